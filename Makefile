@@ -1,0 +1,72 @@
+# Parley - the front door. Everything goes through CMake; see CMakeLists.txt.
+#
+#   make            build build/ (RelWithDebInfo); programs in build/bin/
+#   make test       build build-san/ (ASan + UBSan) and run every test
+#   make run        build, then parse examples/invite.sip  (RUN_CMD=...)
+#   make bench      build, then run every build/bin/bench-*
+#   make fuzz       build build-fuzz/ (clang) and run every fuzzer for
+#                   FUZZ_SECONDS (600) each  (FUZZ_TARGETS="fuzz_x ...")
+#   make format     clang-format every .c/.h in place
+#   make clean      remove the build trees
+
+MAKEFLAGS    += --no-print-directory
+NPROC        ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE        ?= cmake
+CTEST        ?= ctest
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
+
+ifeq ($(origin RUN_CMD),undefined)
+RUN_MSG := parsing examples/invite.sip with parley-msg
+else
+RUN_MSG := running $(RUN_CMD)
+endif
+RUN_CMD ?= build/bin/parley-msg parse examples/invite.sip
+
+FORMAT_DIRS := $(wildcard include src apps tests bench fuzz examples)
+
+.PHONY: all test run bench fuzz format clean bootstrap
+
+all: bootstrap
+	@test -f build/CMakeCache.txt || \
+	  $(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+	$(CMAKE) --build build -j$(NPROC)
+
+test: bootstrap
+	@test -f build-san/CMakeCache.txt || \
+	  $(CMAKE) -S . -B build-san -DCMAKE_BUILD_TYPE=Debug \
+	    -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DPARLEY_SANITIZE=ON -DPARLEY_BENCH=OFF
+	$(CMAKE) --build build-san -j$(NPROC)
+	$(CTEST) --test-dir build-san --output-on-failure -j$(NPROC)
+
+run: all
+	@echo "make run: $(RUN_MSG)"
+	$(RUN_CMD)
+
+bench: all
+	@set -e; n=0; \
+	for f in build/bin/bench-*; do \
+	  [ -x "$$f" ] || continue; \
+	  echo "bench: $$f"; \
+	  $$f || exit 1; \
+	  n=$$((n + 1)); \
+	done; \
+	[ $$n -gt 0 ] || echo "bench: no benchmarks in build/bin (bench/<name>/*.c)"
+
+fuzz: bootstrap
+	@test -f build-fuzz/CMakeCache.txt || \
+	  CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DPARLEY_FUZZ=ON -DPARLEY_BENCH=OFF
+	$(CMAKE) --build build-fuzz -j$(NPROC)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(FUZZ_TARGETS)
+
+format: bootstrap
+	@$(if $(FORMAT_DIRS),,true ||) find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) -print0 | \
+	  xargs -0 -r clang-format -i
+
+clean:
+	rm -rf build build-san build-fuzz
+
+bootstrap:
+	@scripts/bootstrap

@@ -1,0 +1,236 @@
+/*
+ * build.c - new messages: a request from a description, and the response a
+ * UAS makes from a request (RFC 3261 section 8.2.6).
+ *
+ * Both are printed into the arena and then indexed by the parser, so a built
+ * message is exactly as good as a received one. The response copies the
+ * request's Via, From, Call-ID and CSeq lines byte for byte, and its size is
+ * summed from those same lines before anything is written (the reply builder
+ * copies exactly the headers it sized).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "chars.h"
+#include "msg_int.h"
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool overflow;
+} sbuf;
+
+static void sb_put(sbuf *b, pl_str s)
+{
+    if (b->overflow || s.len > b->cap - b->len) {
+        b->overflow = true;
+        return;
+    }
+    if (s.len)
+        memcpy(b->p + b->len, s.p, s.len);
+    b->len += s.len;
+}
+
+static void sb_putc(sbuf *b, const char *s)
+{
+    sb_put(b, pl_str_c(s));
+}
+
+static void sb_u32(sbuf *b, uint32_t v)
+{
+    char num[12];
+    int k = snprintf(num, sizeof(num), "%u", v);
+    sb_put(b, (pl_str){num, (size_t)k});
+}
+
+static void sb_hdr(sbuf *b, const char *name, pl_str value)
+{
+    sb_putc(b, name);
+    sb_putc(b, ": ");
+    sb_put(b, value);
+    sb_putc(b, "\r\n");
+}
+
+static bool field_ok(pl_str v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] == '\r' || v.p[i] == '\n' || v.p[i] == 0)
+            return false;
+    }
+    return true;
+}
+
+static int build_fail(pl_error *err, int code, const char *why)
+{
+    if (err) {
+        err->code = code;
+        err->offset = 0;
+        err->reason = why;
+    }
+    return code;
+}
+
+int pl_msg_build_request(pl_msg *msg, pl_arena *arena, const pl_request_spec *s, pl_error *err)
+{
+    if (!s->method.len || !s->ruri.len || !s->via_sent_by.len)
+        return build_fail(err, PL_EINVAL, "method, Request-URI and Via sent-by are required");
+    const pl_str fields[] = {s->method,      s->ruri,   s->from,    s->from_tag,
+                             s->to,          s->to_tag, s->call_id, s->via_transport,
+                             s->via_sent_by, s->branch, s->contact, s->content_type};
+    size_t need = 256 + s->body.len;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (!field_ok(fields[i]))
+            return build_fail(err, PL_EINVAL, "CR, LF or NUL in a request field");
+        need += fields[i].len + 32;
+    }
+    for (size_t i = 0; i < s->n_extra * 2; i++) {
+        if (!field_ok(s->extra[i]))
+            return build_fail(err, PL_EINVAL, "CR, LF or NUL in an extra header");
+        need += s->extra[i].len + 4;
+    }
+    char tag[16], callid[24], branch[7 + 16];
+    pl_str from_tag = s->from_tag, call_id = s->call_id, br = s->branch;
+    if (!from_tag.len) {
+        pl_random_token(tag, 10);
+        from_tag = (pl_str){tag, 10};
+    }
+    if (!call_id.len) {
+        pl_random_token(callid, 20);
+        call_id = (pl_str){callid, 20};
+    }
+    if (!br.len) {
+        memcpy(branch, "z9hG4bK", 7); /* RFC 3261 8.1.1.7: the magic cookie */
+        pl_random_token(branch + 7, 16);
+        br = (pl_str){branch, 23};
+    }
+    sbuf b = {pl_arena_alloc(arena, need), 0, need, false};
+    if (!b.p)
+        return build_fail(err, PL_ENOMEM, "out of memory");
+    sb_put(&b, s->method);
+    sb_putc(&b, " ");
+    sb_put(&b, s->ruri);
+    sb_putc(&b, " SIP/2.0\r\nVia: SIP/2.0/");
+    sb_put(&b, s->via_transport.len ? s->via_transport : PL_STR_LIT("UDP"));
+    sb_putc(&b, " ");
+    sb_put(&b, s->via_sent_by);
+    sb_putc(&b, ";branch=");
+    sb_put(&b, br);
+    sb_putc(&b, "\r\nMax-Forwards: ");
+    sb_u32(&b, s->max_forwards ? s->max_forwards : 70);
+    sb_putc(&b, "\r\nFrom: ");
+    sb_put(&b, s->from.len ? s->from : s->ruri);
+    sb_putc(&b, ";tag=");
+    sb_put(&b, from_tag);
+    sb_putc(&b, "\r\nTo: ");
+    sb_put(&b, s->to.len ? s->to : s->ruri);
+    if (s->to_tag.len) {
+        sb_putc(&b, ";tag=");
+        sb_put(&b, s->to_tag);
+    }
+    sb_putc(&b, "\r\n");
+    sb_hdr(&b, "Call-ID", call_id);
+    sb_putc(&b, "CSeq: ");
+    sb_u32(&b, s->cseq ? s->cseq : 1);
+    sb_putc(&b, " ");
+    sb_put(&b, s->method);
+    sb_putc(&b, "\r\n");
+    if (s->contact.len)
+        sb_hdr(&b, "Contact", s->contact);
+    for (size_t i = 0; i < s->n_extra; i++) {
+        sb_put(&b, s->extra[2 * i]);
+        sb_putc(&b, ": ");
+        sb_put(&b, s->extra[2 * i + 1]);
+        sb_putc(&b, "\r\n");
+    }
+    if (s->content_type.len)
+        sb_hdr(&b, "Content-Type", s->content_type);
+    sb_putc(&b, "Content-Length: ");
+    sb_u32(&b, (uint32_t)s->body.len);
+    sb_putc(&b, "\r\n\r\n");
+    sb_put(&b, s->body);
+    if (b.overflow)
+        return build_fail(err, PL_ENOSPC, "request too large");
+    pl_parse_opts opts = {PL_FRAMING_STREAM, NULL};
+    return pl_msg_parse(msg, b.p, b.len, arena, &opts, err);
+}
+
+int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint16_t code,
+                          pl_str reason, pl_str to_tag, pl_error *err)
+{
+    if (!req->is_request || code < 100 || code > 699)
+        return build_fail(err, PL_EINVAL, "not a request, or a status code outside 100-699");
+    if (!req->via)
+        return build_fail(err, PL_EINVAL, "request has no Via to answer to");
+    if (!reason.len)
+        reason = pl_str_c(pl_status_reason(code));
+    if (!field_ok(reason) || !field_ok(to_tag))
+        return build_fail(err, PL_EINVAL, "CR, LF or NUL in reason or tag");
+    char tagbuf[16];
+    bool add_tag = code > 100 && req->to && !req->to->has_tag;
+    if (add_tag && !to_tag.len) {
+        pl_random_token(tagbuf, 10);
+        to_tag = (pl_str){tagbuf, 10};
+    }
+    /* Size first, from exactly the lines that will be copied. */
+    size_t need = 8 + 4 + reason.len + 2 + 2 + 19 + 2;
+    for (uint32_t i = 0; i < req->hdr_count; i++) {
+        const pl_hdr *h = &req->hdrs[i];
+        switch (h->id) {
+        case PL_HDR_VIA:
+        case PL_HDR_FROM:
+        case PL_HDR_TO:
+        case PL_HDR_CALL_ID:
+        case PL_HDR_CSEQ:
+            need += h->line.len + (h->id == PL_HDR_TO ? 5 + to_tag.len + 6 : 0);
+            break;
+        case PL_HDR_TIMESTAMP:
+            need += code == 100 ? h->line.len : 0;
+            break;
+        default:
+            break;
+        }
+    }
+    sbuf b = {pl_arena_alloc(arena, need), 0, need, false};
+    if (!b.p)
+        return build_fail(err, PL_ENOMEM, "out of memory");
+    sb_putc(&b, "SIP/2.0 ");
+    sb_u32(&b, code);
+    sb_putc(&b, " ");
+    sb_put(&b, reason);
+    sb_putc(&b, "\r\n");
+    for (uint32_t i = 0; i < req->hdr_count; i++) {
+        const pl_hdr *h = &req->hdrs[i];
+        switch (h->id) {
+        case PL_HDR_TO:
+            if (add_tag) {
+                /* RFC 3261 8.2.6.2: the UAS adds its tag to To. */
+                sb_put(&b, h->name);
+                sb_putc(&b, ": ");
+                sb_put(&b, h->value);
+                sb_putc(&b, ";tag=");
+                sb_put(&b, to_tag);
+                sb_putc(&b, "\r\n");
+                break;
+            }
+            sb_put(&b, h->line);
+            break;
+        case PL_HDR_VIA:
+        case PL_HDR_FROM:
+        case PL_HDR_CALL_ID:
+        case PL_HDR_CSEQ:
+            sb_put(&b, h->line);
+            break;
+        case PL_HDR_TIMESTAMP:
+            if (code == 100) /* RFC 3261 8.2.6.1 */
+                sb_put(&b, h->line);
+            break;
+        default:
+            break;
+        }
+    }
+    sb_putc(&b, "Content-Length: 0\r\n\r\n");
+    if (b.overflow)
+        return build_fail(err, PL_ENOSPC, "response larger than sized");
+    pl_parse_opts opts = {PL_FRAMING_STREAM, &req->limits};
+    return pl_msg_parse(resp, b.p, b.len, arena, &opts, err);
+}

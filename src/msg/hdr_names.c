@@ -1,0 +1,192 @@
+/*
+ * hdr_names.c - header field names: long and compact forms (RFC 3261
+ * section 7.3.3 and the extensions that define compact forms), canonical
+ * spellings, and which headers hold comma-separated lists (section 7.3.1).
+ *
+ * Lookup is by length first, then a case-insensitive compare against the few
+ * names of that length: no hashing, no allocation, and no reliance on a
+ * terminating NUL in the message.
+ */
+#include <parley/msg.h>
+
+#include <string.h>
+
+#include "chars.h"
+
+typedef struct hdr_def {
+    const char *name;
+    pl_hdr_id id;
+    bool list;
+} hdr_def;
+
+static const hdr_def defs[PL_HDR_COUNT_] = {
+    [PL_HDR_OTHER] = {NULL, PL_HDR_OTHER, false},
+    [PL_HDR_ACCEPT] = {"Accept", PL_HDR_ACCEPT, true},
+    [PL_HDR_ACCEPT_CONTACT] = {"Accept-Contact", PL_HDR_ACCEPT_CONTACT, true},
+    [PL_HDR_ACCEPT_ENCODING] = {"Accept-Encoding", PL_HDR_ACCEPT_ENCODING, true},
+    [PL_HDR_ACCEPT_LANGUAGE] = {"Accept-Language", PL_HDR_ACCEPT_LANGUAGE, true},
+    [PL_HDR_ALERT_INFO] = {"Alert-Info", PL_HDR_ALERT_INFO, true},
+    [PL_HDR_ALLOW] = {"Allow", PL_HDR_ALLOW, true},
+    [PL_HDR_ALLOW_EVENTS] = {"Allow-Events", PL_HDR_ALLOW_EVENTS, true},
+    [PL_HDR_AUTHENTICATION_INFO] = {"Authentication-Info", PL_HDR_AUTHENTICATION_INFO, false},
+    [PL_HDR_AUTHORIZATION] = {"Authorization", PL_HDR_AUTHORIZATION, false},
+    [PL_HDR_CALL_ID] = {"Call-ID", PL_HDR_CALL_ID, false},
+    [PL_HDR_CALL_INFO] = {"Call-Info", PL_HDR_CALL_INFO, true},
+    [PL_HDR_CONTACT] = {"Contact", PL_HDR_CONTACT, true},
+    [PL_HDR_CONTENT_DISPOSITION] = {"Content-Disposition", PL_HDR_CONTENT_DISPOSITION, false},
+    [PL_HDR_CONTENT_ENCODING] = {"Content-Encoding", PL_HDR_CONTENT_ENCODING, true},
+    [PL_HDR_CONTENT_LANGUAGE] = {"Content-Language", PL_HDR_CONTENT_LANGUAGE, true},
+    [PL_HDR_CONTENT_LENGTH] = {"Content-Length", PL_HDR_CONTENT_LENGTH, false},
+    [PL_HDR_CONTENT_TYPE] = {"Content-Type", PL_HDR_CONTENT_TYPE, false},
+    [PL_HDR_CSEQ] = {"CSeq", PL_HDR_CSEQ, false},
+    [PL_HDR_DATE] = {"Date", PL_HDR_DATE, false},
+    [PL_HDR_ERROR_INFO] = {"Error-Info", PL_HDR_ERROR_INFO, true},
+    [PL_HDR_EVENT] = {"Event", PL_HDR_EVENT, false},
+    [PL_HDR_EXPIRES] = {"Expires", PL_HDR_EXPIRES, false},
+    [PL_HDR_FROM] = {"From", PL_HDR_FROM, false},
+    [PL_HDR_IDENTITY] = {"Identity", PL_HDR_IDENTITY, false},
+    [PL_HDR_IDENTITY_INFO] = {"Identity-Info", PL_HDR_IDENTITY_INFO, false},
+    [PL_HDR_IN_REPLY_TO] = {"In-Reply-To", PL_HDR_IN_REPLY_TO, true},
+    [PL_HDR_MAX_FORWARDS] = {"Max-Forwards", PL_HDR_MAX_FORWARDS, false},
+    [PL_HDR_MIME_VERSION] = {"MIME-Version", PL_HDR_MIME_VERSION, false},
+    [PL_HDR_MIN_EXPIRES] = {"Min-Expires", PL_HDR_MIN_EXPIRES, false},
+    [PL_HDR_MIN_SE] = {"Min-SE", PL_HDR_MIN_SE, false},
+    [PL_HDR_ORGANIZATION] = {"Organization", PL_HDR_ORGANIZATION, false},
+    [PL_HDR_P_ASSERTED_IDENTITY] = {"P-Asserted-Identity", PL_HDR_P_ASSERTED_IDENTITY, true},
+    [PL_HDR_P_PREFERRED_IDENTITY] = {"P-Preferred-Identity", PL_HDR_P_PREFERRED_IDENTITY, true},
+    [PL_HDR_PATH] = {"Path", PL_HDR_PATH, true},
+    [PL_HDR_PRIORITY] = {"Priority", PL_HDR_PRIORITY, false},
+    [PL_HDR_PRIVACY] = {"Privacy", PL_HDR_PRIVACY, false},
+    [PL_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", PL_HDR_PROXY_AUTHENTICATE, false},
+    [PL_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", PL_HDR_PROXY_AUTHORIZATION, false},
+    [PL_HDR_PROXY_REQUIRE] = {"Proxy-Require", PL_HDR_PROXY_REQUIRE, true},
+    [PL_HDR_RACK] = {"RAck", PL_HDR_RACK, false},
+    [PL_HDR_REASON] = {"Reason", PL_HDR_REASON, true},
+    [PL_HDR_RECORD_ROUTE] = {"Record-Route", PL_HDR_RECORD_ROUTE, true},
+    [PL_HDR_REFER_SUB] = {"Refer-Sub", PL_HDR_REFER_SUB, false},
+    [PL_HDR_REFER_TO] = {"Refer-To", PL_HDR_REFER_TO, false},
+    [PL_HDR_REFERRED_BY] = {"Referred-By", PL_HDR_REFERRED_BY, false},
+    [PL_HDR_REJECT_CONTACT] = {"Reject-Contact", PL_HDR_REJECT_CONTACT, true},
+    [PL_HDR_REPLACES] = {"Replaces", PL_HDR_REPLACES, false},
+    [PL_HDR_REPLY_TO] = {"Reply-To", PL_HDR_REPLY_TO, false},
+    [PL_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", PL_HDR_REQUEST_DISPOSITION, true},
+    [PL_HDR_REQUIRE] = {"Require", PL_HDR_REQUIRE, true},
+    [PL_HDR_RETRY_AFTER] = {"Retry-After", PL_HDR_RETRY_AFTER, false},
+    [PL_HDR_ROUTE] = {"Route", PL_HDR_ROUTE, true},
+    [PL_HDR_RSEQ] = {"RSeq", PL_HDR_RSEQ, false},
+    [PL_HDR_SERVER] = {"Server", PL_HDR_SERVER, false},
+    [PL_HDR_SERVICE_ROUTE] = {"Service-Route", PL_HDR_SERVICE_ROUTE, true},
+    [PL_HDR_SESSION_EXPIRES] = {"Session-Expires", PL_HDR_SESSION_EXPIRES, false},
+    [PL_HDR_SIP_ETAG] = {"SIP-ETag", PL_HDR_SIP_ETAG, false},
+    [PL_HDR_SIP_IF_MATCH] = {"SIP-If-Match", PL_HDR_SIP_IF_MATCH, false},
+    [PL_HDR_SUBJECT] = {"Subject", PL_HDR_SUBJECT, false},
+    [PL_HDR_SUBSCRIPTION_STATE] = {"Subscription-State", PL_HDR_SUBSCRIPTION_STATE, false},
+    [PL_HDR_SUPPORTED] = {"Supported", PL_HDR_SUPPORTED, true},
+    [PL_HDR_TIMESTAMP] = {"Timestamp", PL_HDR_TIMESTAMP, false},
+    [PL_HDR_TO] = {"To", PL_HDR_TO, false},
+    [PL_HDR_UNSUPPORTED] = {"Unsupported", PL_HDR_UNSUPPORTED, true},
+    [PL_HDR_USER_AGENT] = {"User-Agent", PL_HDR_USER_AGENT, false},
+    [PL_HDR_VIA] = {"Via", PL_HDR_VIA, true},
+    [PL_HDR_WARNING] = {"Warning", PL_HDR_WARNING, true},
+    [PL_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", PL_HDR_WWW_AUTHENTICATE, false},
+};
+
+/* Compact forms, indexed by the lower-case letter (RFC 3261 7.3.3, RFC 3265,
+ * RFC 3515, RFC 3892, RFC 3841, RFC 4028, RFC 4474, RFC 3329 has none). */
+static pl_hdr_id compact_id(unsigned char c)
+{
+    switch (c) {
+    case 'a':
+        return PL_HDR_ACCEPT_CONTACT;
+    case 'b':
+        return PL_HDR_REFERRED_BY;
+    case 'c':
+        return PL_HDR_CONTENT_TYPE;
+    case 'd':
+        return PL_HDR_REQUEST_DISPOSITION;
+    case 'e':
+        return PL_HDR_CONTENT_ENCODING;
+    case 'f':
+        return PL_HDR_FROM;
+    case 'i':
+        return PL_HDR_CALL_ID;
+    case 'j':
+        return PL_HDR_REJECT_CONTACT;
+    case 'k':
+        return PL_HDR_SUPPORTED;
+    case 'l':
+        return PL_HDR_CONTENT_LENGTH;
+    case 'm':
+        return PL_HDR_CONTACT;
+    case 'n':
+        return PL_HDR_IDENTITY_INFO;
+    case 'o':
+        return PL_HDR_EVENT;
+    case 'r':
+        return PL_HDR_REFER_TO;
+    case 's':
+        return PL_HDR_SUBJECT;
+    case 't':
+        return PL_HDR_TO;
+    case 'u':
+        return PL_HDR_ALLOW_EVENTS;
+    case 'v':
+        return PL_HDR_VIA;
+    case 'x':
+        return PL_HDR_SESSION_EXPIRES;
+    case 'y':
+        return PL_HDR_IDENTITY;
+    default:
+        return PL_HDR_OTHER;
+    }
+}
+
+/* Names bucketed by length, built once from defs (longest name: 20). */
+#define MAX_NAME    24
+#define MAX_PER_LEN 12
+static pl_hdr_id by_len[MAX_NAME][MAX_PER_LEN];
+static uint8_t by_len_count[MAX_NAME];
+static uint8_t name_len[PL_HDR_COUNT_];
+
+/* Runs before main: the table is then read-only and safe from any thread. */
+__attribute__((constructor)) static void build_index(void)
+{
+    for (int i = 1; i < PL_HDR_COUNT_; i++) {
+        size_t n = strlen(defs[i].name);
+        name_len[i] = (uint8_t)n;
+        by_len[n][by_len_count[n]++] = (pl_hdr_id)i;
+    }
+}
+
+pl_hdr_id pl_hdr_id_from_name(pl_str name)
+{
+    if (name.len == 1)
+        return compact_id(cc_lower((unsigned char)name.p[0]));
+    if (name.len >= MAX_NAME)
+        return PL_HDR_OTHER;
+    unsigned char first = cc_lower((unsigned char)name.p[0]);
+    for (unsigned i = 0; i < by_len_count[name.len]; i++) {
+        pl_hdr_id id = by_len[name.len][i];
+        const char *d = defs[id].name;
+        if (cc_lower((unsigned char)d[0]) != first)
+            continue;
+        size_t k = 1;
+        while (k < name.len && cc_lower((unsigned char)d[k]) == cc_lower((unsigned char)name.p[k]))
+            k++;
+        if (k == name.len)
+            return id;
+    }
+    return PL_HDR_OTHER;
+}
+
+const char *pl_hdr_canonical_name(pl_hdr_id id)
+{
+    if ((unsigned)id >= PL_HDR_COUNT_)
+        return NULL;
+    return defs[id].name;
+}
+
+bool pl_hdr_is_list(pl_hdr_id id)
+{
+    return (unsigned)id < PL_HDR_COUNT_ && defs[id].list;
+}

@@ -1,0 +1,47 @@
+/*
+ * msg_int.h - what the files of src/msg share and nobody else sees.
+ */
+#ifndef PARLEY_MSG_INT_H
+#define PARLEY_MSG_INT_H
+
+#include <parley/msg.h>
+
+/* Scan a host (hostname, IPv4 address or IPv6 reference) at p. Returns the
+ * byte after it and sets *type, or NULL with *why set. */
+const char *pl__host_scan(const char *p, const char *end, pl_host_type *type, const char **why);
+
+/* Record a parse error at 'at' (offset from base); returns code. */
+int pl__fail(pl_error *err, int code, const char *base, const char *at, const char *why);
+
+/*
+ * One header parameter, "SEMI generic-param" with the LWS RFC 3261 allows
+ * around ';' and '='. Returns 1 and advances *pp past it, 0 when the next
+ * non-blank byte is not ';' (*pp unchanged), or a negative error.
+ */
+int pl__hparam_next(const char **pp, const char *end, pl_param *out, const char *base,
+                    pl_error *err);
+
+/* One via-parm at p; returns the byte after it or NULL (err set). */
+const char *pl__via_scan(pl_via *via, const char *p, const char *end, uint32_t max_params,
+                         const char *base, pl_error *err);
+
+/* One name-addr or addr-spec with its parameters at p. in_list: a bare URI
+ * also ends at ','. Returns the byte after it or NULL (err set). */
+const char *pl__nameaddr_scan(pl_nameaddr *na, const char *p, const char *end, bool in_list,
+                              uint32_t max_params, const char *base, pl_error *err);
+
+/* After a list element: end of value (returns end), a comma (returns the
+ * byte after it and the following LWS), or NULL for anything else. */
+const char *pl__list_sep(const char *p, const char *end);
+
+/* Re-derive the parsed view of every header with this id after an edit. */
+int pl__msg_reindex(pl_msg *msg, pl_hdr_id id, pl_error *err);
+
+/* Parse header hdrs[i] into the eager fields of msg (called per header by
+ * pl_msg_parse and by edits). */
+int pl__msg_parse_eager(pl_msg *msg, uint32_t i, pl_error *err);
+
+/* Room for a header array of n entries (keeps existing entries). */
+int pl__msg_hdrs_reserve(pl_msg *msg, uint32_t n);
+
+#endif

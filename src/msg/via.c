@@ -1,0 +1,162 @@
+/*
+ * via.c - the Via header field (RFC 3261 section 20.42, RFC 3581 rport).
+ *
+ * via-parm = sent-protocol LWS sent-by *( SEMI via-params ), where the
+ * slashes of sent-protocol and the colon of sent-by may carry LWS and folds
+ * (RFC 4475 wsinv). The parameters that transactions and response routing
+ * act on are picked out: branch, received, rport, maddr, ttl.
+ */
+#include <string.h>
+
+#include "chars.h"
+#include "msg_int.h"
+
+/* token SWS "/" SWS: returns the byte after the slash's trailing LWS. */
+static const char *scan_proto_part(const char *p, const char *end, pl_str *tok, bool slash)
+{
+    const char *t = p;
+    p = skip_class(p, end, CC_TOKEN);
+    if (p == t)
+        return NULL;
+    tok->p = t;
+    tok->len = (size_t)(p - t);
+    if (!slash)
+        return p;
+    p = skip_lws(p, end);
+    if (p == end || *p != '/')
+        return NULL;
+    return skip_lws(p + 1, end);
+}
+
+static int via_param(pl_via *v, const pl_param *prm, const char *base, pl_error *err)
+{
+    pl_str n = prm->name;
+    if (n.len == 6 && pl_str_case_eq_c(n, "branch")) {
+        if (!prm->has_value || prm->value.p[0] == '"')
+            return pl__fail(err, PL_EPARSE, base, n.p, "bad Via branch");
+        if (v->has_branch)
+            return pl__fail(err, PL_EPARSE, base, n.p, "duplicate Via branch");
+        v->branch = prm->value;
+        v->has_branch = true;
+    } else if (n.len == 8 && pl_str_case_eq_c(n, "received")) {
+        pl_host_type t;
+        const char *why = NULL;
+        const char *e = prm->has_value
+                            ? pl__host_scan(prm->value.p, prm->value.p + prm->value.len, &t, &why)
+                            : NULL;
+        /* RFC 3261: IPv4address / IPv6address; RFC 5118 allows the IPv6 bare form too. */
+        bool ok = e == prm->value.p + prm->value.len && (t == PL_HOST_IPV4 || t == PL_HOST_IPV6);
+        if (!ok) {
+            ok = prm->has_value && prm->value.len > 1;
+            for (size_t i = 0; ok && i < prm->value.len; i++)
+                ok = cc_is((unsigned char)prm->value.p[i], CC_HEX) || prm->value.p[i] == ':' ||
+                     prm->value.p[i] == '.';
+            ok = ok && memchr(prm->value.p, ':', prm->value.len) != NULL;
+        }
+        if (!ok)
+            return pl__fail(err, PL_EPARSE, base, n.p, "bad Via received address");
+        v->received = prm->value;
+        v->has_received = true;
+    } else if (n.len == 5 && pl_str_case_eq_c(n, "rport")) {
+        uint32_t port;
+        if (prm->has_value && (pl_str_to_u32(prm->value, 65535, &port) != PL_OK || port == 0))
+            return pl__fail(err, PL_EPARSE, base, n.p, "bad Via rport");
+        v->has_rport = true;
+        v->rport_value = prm->value;
+    } else if (n.len == 5 && pl_str_case_eq_c(n, "maddr")) {
+        pl_host_type t;
+        const char *why = NULL;
+        if (!prm->has_value || pl__host_scan(prm->value.p, prm->value.p + prm->value.len, &t,
+                                             &why) != prm->value.p + prm->value.len)
+            return pl__fail(err, PL_EPARSE, base, n.p, "bad Via maddr");
+        v->maddr = prm->value;
+    } else if (n.len == 3 && pl_str_case_eq_c(n, "ttl")) {
+        uint32_t ttl;
+        if (!prm->has_value || prm->value.len > 3 || pl_str_to_u32(prm->value, 255, &ttl) != PL_OK)
+            return pl__fail(err, PL_EPARSE, base, n.p, "bad Via ttl");
+        v->ttl = prm->value;
+    }
+    return PL_OK;
+}
+
+const char *pl__via_scan(pl_via *v, const char *p, const char *end, uint32_t max_params,
+                         const char *base, pl_error *err)
+{
+    memset(v, 0, sizeof(*v));
+    p = skip_lws(p, end);
+    const char *start = p;
+    pl_str name, version;
+    const char *q = scan_proto_part(p, end, &name, true);
+    if (q)
+        q = scan_proto_part(q, end, &version, true);
+    if (q)
+        q = scan_proto_part(q, end, &v->transport, false);
+    if (!q) {
+        pl__fail(err, PL_EPARSE, base, p, "bad Via sent-protocol");
+        return NULL;
+    }
+    v->protocol.p = name.p;
+    v->protocol.len = (size_t)(version.p + version.len - name.p);
+    p = q;
+    if (p == end || !cc_lws(*p)) {
+        pl__fail(err, PL_EPARSE, base, p, "missing space before Via sent-by");
+        return NULL;
+    }
+    p = skip_lws(p, end);
+    const char *h = p, *why = NULL;
+    p = pl__host_scan(p, end, &v->host_type, &why);
+    if (!p) {
+        pl__fail(err, PL_EPARSE, base, h, why);
+        return NULL;
+    }
+    v->host.p = h;
+    v->host.len = (size_t)(p - h);
+    q = skip_lws(p, end);
+    if (q < end && *q == ':') {
+        q = skip_lws(q + 1, end);
+        const char *ps = q;
+        q = skip_class(q, end, CC_DIGIT);
+        v->port_str.p = ps;
+        v->port_str.len = (size_t)(q - ps);
+        uint32_t port;
+        if (pl_str_to_u32(v->port_str, 65535, &port) != PL_OK || port == 0) {
+            pl__fail(err, PL_EPARSE, base, ps, "bad Via port");
+            return NULL;
+        }
+        v->port = (uint16_t)port;
+        p = q;
+    }
+    const char *pstart = p;
+    uint32_t count = 0;
+    pl_param prm;
+    int rc;
+    while ((rc = pl__hparam_next(&p, end, &prm, base, err)) == 1) {
+        if (++count > max_params) {
+            pl__fail(err, PL_ELIMIT, base, prm.name.p, "too many Via parameters");
+            return NULL;
+        }
+        if (via_param(v, &prm, base, err) != PL_OK)
+            return NULL;
+    }
+    if (rc < 0)
+        return NULL;
+    v->params.p = pstart;
+    v->params.len = (size_t)(p - pstart);
+    v->raw.p = start;
+    v->raw.len = (size_t)(p - start);
+    return p;
+}
+
+int pl_via_parse(pl_via *via, pl_str value, uint32_t max_params, pl_error *err)
+{
+    const char *end = value.p + value.len;
+    if (!max_params)
+        max_params = PL_MSG_DEFAULT_MAX_PARAMS;
+    const char *p = pl__via_scan(via, value.p, end, max_params, value.p, err);
+    if (!p)
+        return err ? err->code : PL_EPARSE;
+    p = skip_lws(p, end);
+    if (p != end)
+        return pl__fail(err, PL_EPARSE, value.p, p, "unexpected character after Via value");
+    return PL_OK;
+}
