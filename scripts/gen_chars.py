@@ -5,7 +5,7 @@ after changing a class; the output is committed."""
 import string
 
 TOKEN, UNRES, USER, PASS, PARAM, HNV, WORD, HOST = (1 << i for i in range(8))
-DIGIT, HEX, ALPHA, CTL, TELSUB, SCHEME = (1 << i for i in range(8, 14))
+DIGIT, HEX, ALPHA, CTL, TELSUB, SCHEME, GENVAL = (1 << i for i in range(8, 15))
 alnum = string.ascii_letters + string.digits
 
 
@@ -27,6 +27,7 @@ def classes(c):
     if c < 0x20 or c == 0x7F: v |= CTL
     if ch in string.digits + "-.()*#ABCDabcdpwPW+": v |= TELSUB
     if ch in "+-.": v |= SCHEME
+    if v & TOKEN or ch in ":[]": v |= GENVAL
     return v
 
 
@@ -38,3 +39,6 @@ for i in range(0, 256, 8):
 out.append("};")
 with open("src/msg/chars.c", "w") as f:
     f.write("\n".join(out) + "\n")
+# The committed file is clang-formatted; keep it so.
+import subprocess
+subprocess.run(["clang-format", "-i", "src/msg/chars.c"], check=False)

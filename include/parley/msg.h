@@ -268,8 +268,12 @@ typedef struct pl_msg {
     bool has_expires;
     uint32_t expires;
 
-    /* Internal: the arena, the limits, and the edit state. */
+    /* Internal: the arena, the limits, list ends for appending, edit state. */
     pl_arena *arena;
+    pl_via *via_last_;
+    pl_nameaddr *contact_last_;
+    pl_nameaddr *route_last_;
+    pl_nameaddr *record_route_last_;
     pl_msg_limits limits;
     bool edited_start;
     bool edited_body;

@@ -87,19 +87,29 @@ int pl_str_to_u64(pl_str s, uint64_t max, uint64_t *out)
     if (s.len == 0)
         return PL_EPARSE;
     uint64_t v = 0;
+    if (s.len <= 19) {
+        /* Nineteen digits cannot overflow 64 bits: no checks per digit. */
+        for (size_t i = 0; i < s.len; i++) {
+            unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
+            if (d > 9)
+                return PL_EPARSE;
+            v = v * 10 + d;
+        }
+        if (v > max)
+            return PL_ELIMIT;
+        *out = v;
+        return PL_OK;
+    }
     bool over = false;
     for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (c < '0' || c > '9')
+        unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
+        if (d > 9)
             return PL_EPARSE;
-        uint64_t d = (uint64_t)(c - '0');
-        /* Keep scanning after an overflow so that "12x" is still a parse error. */
-        if (!over && (v > (max - d) / 10))
-            over = true;
-        if (!over)
-            v = v * 10 + d;
+        /* Keep scanning after an overflow so that "99...9x" is still a parse error. */
+        over |= __builtin_mul_overflow(v, 10u, &v);
+        over |= __builtin_add_overflow(v, d, &v);
     }
-    if (over)
+    if (over || v > max)
         return PL_ELIMIT;
     *out = v;
     return PL_OK;

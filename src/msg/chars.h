@@ -25,6 +25,7 @@ enum {
     CC_CTL = 1 << 11,    /* 0x00-0x1f and 0x7f */
     CC_TELSUB = 1 << 12, /* tel: number characters (RFC 3966) */
     CC_SCHEME = 1 << 13, /* ALPHA / DIGIT / + - . */
+    CC_GENVAL = 1 << 14, /* gen-value without quotes: token / host (adds : [ ]) */
 };
 
 extern const uint16_t pl_cc[256];
@@ -38,6 +39,19 @@ static inline unsigned char cc_lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
+
+/* s equals the lower-case literal lit, ignoring the case of s; no strlen. */
+static inline bool str_is_n(const char *p, size_t len, const char *lit, size_t n)
+{
+    if (len != n)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        if (cc_lower((unsigned char)p[k]) != (unsigned char)lit[k])
+            return false;
+    }
+    return true;
+}
+#define STR_IS(s, lit) str_is_n((s).p, (s).len, (lit), sizeof(lit) - 1)
 
 /* LWS inside a header value: SP, HTAB, and the CRLF of a fold (the header
  * scanner has already refused any CR or LF that is not part of a fold). */

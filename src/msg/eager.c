@@ -36,9 +36,6 @@ static int parse_via_list(pl_msg *m, pl_str v, const char *base, pl_error *err)
     const char *p = v.p, *end = v.p + v.len;
     if (v.len == 0)
         return pl__fail(err, PL_EPARSE, base, p, "empty Via");
-    pl_via **tail = &m->via;
-    while (*tail)
-        tail = &(*tail)->next;
     while (p < end) {
         if (m->via_count >= m->limits.max_vias)
             return pl__fail(err, PL_ELIMIT, base, p, "too many Via values");
@@ -48,8 +45,11 @@ static int parse_via_list(pl_msg *m, pl_str v, const char *base, pl_error *err)
         p = pl__via_scan(via, p, end, m->limits.max_params, base, err);
         if (!p)
             return err ? err->code : PL_EPARSE;
-        *tail = via;
-        tail = &via->next;
+        if (m->via)
+            m->via_last_->next = via;
+        else
+            m->via = via;
+        m->via_last_ = via;
         m->via_count++;
         p = pl__list_sep(p, end);
         if (!p)
@@ -60,15 +60,13 @@ static int parse_via_list(pl_msg *m, pl_str v, const char *base, pl_error *err)
 }
 
 /* Contact, Route, Record-Route: comma-separated name-addrs. */
-static int parse_addr_list(pl_msg *m, pl_str v, pl_nameaddr **head, uint32_t *count,
-                           bool need_angle, const char *what, const char *base, pl_error *err)
+static int parse_addr_list(pl_msg *m, pl_str v, pl_nameaddr **head, pl_nameaddr **last,
+                           uint32_t *count, bool need_angle, const char *what, const char *base,
+                           pl_error *err)
 {
     const char *p = v.p, *end = v.p + v.len;
     if (v.len == 0)
         return pl__fail(err, PL_EPARSE, base, p, what);
-    pl_nameaddr **tail = head;
-    while (*tail)
-        tail = &(*tail)->next;
     while (p < end) {
         if (*count >= m->limits.max_values)
             return pl__fail(err, PL_ELIMIT, base, p, "too many values in one header kind");
@@ -81,8 +79,11 @@ static int parse_addr_list(pl_msg *m, pl_str v, pl_nameaddr **head, uint32_t *co
             return err ? err->code : PL_EPARSE;
         if (need_angle && !na->angle)
             return pl__fail(err, PL_EPARSE, base, start, "route value without '<>'");
-        *tail = na;
-        tail = &na->next;
+        if (*head)
+            (*last)->next = na;
+        else
+            *head = na;
+        *last = na;
         (*count)++;
         p = pl__list_sep(p, end);
         if (!p)
@@ -147,10 +148,17 @@ static int parse_uint_hdr(pl_str v, uint32_t max, uint32_t *out, bool *has, cons
 /* option-tag lists: every element a token; empty elements are skipped. */
 static int check_tokens(pl_str v, const char *what, const char *base, pl_error *err)
 {
-    pl_str rest = v, item;
-    while (pl_list_next(&rest, &item)) {
-        if (skip_class(item.p, item.p + item.len, CC_TOKEN) != item.p + item.len)
-            return pl__fail(err, PL_EPARSE, base, item.p, what);
+    const char *p = v.p, *end = v.p + v.len;
+    while (p < end) {
+        while (p < end && (cc_lws(*p) || *p == ','))
+            p++;
+        const char *t = p;
+        p = skip_class(p, end, CC_TOKEN);
+        if (p == t && p < end)
+            return pl__fail(err, PL_EPARSE, base, p, what);
+        p = skip_lws(p, end);
+        if (p < end && *p != ',')
+            return pl__fail(err, PL_EPARSE, base, p, what);
     }
     return PL_OK;
 }
@@ -207,13 +215,14 @@ int pl__msg_parse_eager(pl_msg *m, uint32_t i, pl_error *err)
         }
         if (m->contact_star)
             return pl__fail(err, PL_EPARSE, base, v.p, "'*' Contact mixed with others");
-        return parse_addr_list(m, v, &m->contact, &m->contact_count, false, "empty Contact", base,
-                               err);
+        return parse_addr_list(m, v, &m->contact, &m->contact_last_, &m->contact_count, false,
+                               "empty Contact", base, err);
     case PL_HDR_ROUTE:
-        return parse_addr_list(m, v, &m->route, &m->route_count, true, "empty Route", base, err);
+        return parse_addr_list(m, v, &m->route, &m->route_last_, &m->route_count, true,
+                               "empty Route", base, err);
     case PL_HDR_RECORD_ROUTE:
-        return parse_addr_list(m, v, &m->record_route, &m->record_route_count, true,
-                               "empty Record-Route", base, err);
+        return parse_addr_list(m, v, &m->record_route, &m->record_route_last_,
+                               &m->record_route_count, true, "empty Record-Route", base, err);
     case PL_HDR_REQUIRE:
         if (v.len == 0)
             return pl__fail(err, PL_EPARSE, base, v.p, "empty Require");

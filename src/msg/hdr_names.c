@@ -141,12 +141,22 @@ static pl_hdr_id compact_id(unsigned char c)
     }
 }
 
-/* Names bucketed by length, built once from defs (longest name: 20). */
-#define MAX_NAME    24
-#define MAX_PER_LEN 12
-static pl_hdr_id by_len[MAX_NAME][MAX_PER_LEN];
-static uint8_t by_len_count[MAX_NAME];
+/*
+ * Long names live in an open-addressing table keyed by a hash of the length
+ * and the first and last bytes, built once before main: one probe and one
+ * case-folding compare for a known name, a probe or two for an unknown one.
+ * The hash ORs in 0x20 (cheap case folding; a false hit only costs a compare).
+ */
+#define SLOTS 512u
+static uint8_t slot_id[SLOTS]; /* pl_hdr_id, 0 = empty */
+static char folded[PL_HDR_COUNT_][24];
 static uint8_t name_len[PL_HDR_COUNT_];
+
+static unsigned name_hash(const char *p, size_t len)
+{
+    unsigned a = (unsigned char)(p[0] | 0x20), b = (unsigned char)(p[len - 1] | 0x20);
+    return (a * 31u + b * 7u + (unsigned)len * 131u) & (SLOTS - 1);
+}
 
 /* Runs before main: the table is then read-only and safe from any thread. */
 __attribute__((constructor)) static void build_index(void)
@@ -154,7 +164,12 @@ __attribute__((constructor)) static void build_index(void)
     for (int i = 1; i < PL_HDR_COUNT_; i++) {
         size_t n = strlen(defs[i].name);
         name_len[i] = (uint8_t)n;
-        by_len[n][by_len_count[n]++] = (pl_hdr_id)i;
+        for (size_t k = 0; k < n; k++)
+            folded[i][k] = (char)cc_lower((unsigned char)defs[i].name[k]);
+        unsigned h = name_hash(defs[i].name, n);
+        while (slot_id[h])
+            h = (h + 1) & (SLOTS - 1);
+        slot_id[h] = (uint8_t)i;
     }
 }
 
@@ -162,21 +177,28 @@ pl_hdr_id pl_hdr_id_from_name(pl_str name)
 {
     if (name.len == 1)
         return compact_id(cc_lower((unsigned char)name.p[0]));
-    if (name.len >= MAX_NAME)
+    if (name.len == 0 || name.len >= sizeof(folded[0]))
         return PL_HDR_OTHER;
-    unsigned char first = cc_lower((unsigned char)name.p[0]);
-    for (unsigned i = 0; i < by_len_count[name.len]; i++) {
-        pl_hdr_id id = by_len[name.len][i];
-        const char *d = defs[id].name;
-        if (cc_lower((unsigned char)d[0]) != first)
+    for (unsigned h = name_hash(name.p, name.len);; h = (h + 1) & (SLOTS - 1)) {
+        unsigned id = slot_id[h];
+        if (!id)
+            return PL_HDR_OTHER;
+        if (name_len[id] != name.len)
             continue;
-        size_t k = 1;
-        while (k < name.len && cc_lower((unsigned char)d[k]) == cc_lower((unsigned char)name.p[k]))
+        /* Most names come in their canonical spelling: try that first. */
+        const char *d = defs[id].name;
+        size_t k = 0;
+        while (k < name.len && name.p[k] == d[k])
             k++;
         if (k == name.len)
-            return id;
+            return (pl_hdr_id)id;
+        const char *f = folded[id];
+        k = 0;
+        while (k < name.len && (char)cc_lower((unsigned char)name.p[k]) == f[k])
+            k++;
+        if (k == name.len)
+            return (pl_hdr_id)id;
     }
-    return PL_HDR_OTHER;
 }
 
 const char *pl_hdr_canonical_name(pl_hdr_id id)

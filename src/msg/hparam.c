@@ -22,8 +22,7 @@ static const char *scan_gen_value(const char *p, const char *end)
     if (p < end && *p == '"')
         return skip_quoted(p, end);
     const char *s = p;
-    while (p < end && (cc_is((unsigned char)*p, CC_TOKEN) || *p == ':' || *p == '[' || *p == ']'))
-        p++;
+    p = skip_class(p, end, CC_GENVAL);
     return p == s ? NULL : p;
 }
 

@@ -16,7 +16,7 @@
 static int na_param(pl_nameaddr *na, const pl_param *prm, const char *base, pl_error *err)
 {
     pl_str n = prm->name;
-    if (n.len == 3 && pl_str_case_eq_c(n, "tag")) {
+    if (n.len == 3 && STR_IS(n, "tag")) {
         /* An empty or doubled tag breaks dialog matching (RFC 4475, CVE-2018-14767). */
         if (!prm->has_value || prm->value.p[0] == '"')
             return pl__fail(err, PL_EPARSE, base, n.p, "empty or bad tag");
@@ -24,7 +24,7 @@ static int na_param(pl_nameaddr *na, const pl_param *prm, const char *base, pl_e
             return pl__fail(err, PL_EPARSE, base, n.p, "duplicate tag");
         na->tag = prm->value;
         na->has_tag = true;
-    } else if (n.len == 7 && pl_str_case_eq_c(n, "expires")) {
+    } else if (n.len == 7 && STR_IS(n, "expires")) {
         int rc = prm->has_value ? pl_str_to_u32(prm->value, UINT32_MAX, &na->expires) : PL_EPARSE;
         if (rc != PL_OK)
             return pl__fail(err, rc, base, n.p, "bad expires parameter");

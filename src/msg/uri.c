@@ -27,20 +27,16 @@ static int fail(pl_error *err, const char *base, const char *at, const char *why
 /* Scan bytes of class cls or %HH escapes; NULL on a bad escape. */
 static const char *skip_escaped(const char *p, const char *end, uint16_t cls)
 {
-    while (p < end) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '%') {
-            if (end - p < 3 || !cc_is((unsigned char)p[1], CC_HEX) ||
-                !cc_is((unsigned char)p[2], CC_HEX))
-                return NULL;
-            p += 3;
-        } else if (cc_is(c, cls)) {
+    for (;;) {
+        while (p < end && cc_is((unsigned char)*p, cls))
             p++;
-        } else {
-            break;
-        }
+        if (p == end || *p != '%')
+            return p;
+        if (end - p < 3 || !cc_is((unsigned char)p[1], CC_HEX) ||
+            !cc_is((unsigned char)p[2], CC_HEX))
+            return NULL;
+        p += 3;
     }
-    return p;
 }
 
 static bool parse_ipv4(const char *p, const char *end)
@@ -101,25 +97,6 @@ static bool parse_ipv6_ref(const char *p, const char *end)
     return dbl || colons == 7;
 }
 
-/* hostname = *( domainlabel "." ) toplabel [ "." ] */
-static bool parse_hostname(const char *p, const char *end)
-{
-    const char *label = p;
-    for (const char *q = p; q <= end; q++) {
-        if (q == end || *q == '.') {
-            size_t n = (size_t)(q - label);
-            if (n == 0)
-                return q == end && q != p; /* only a trailing dot may leave an empty label */
-            if (label[0] == '-' || label[n - 1] == '-')
-                return false;
-            label = q + 1;
-        } else if (!cc_is((unsigned char)*q, CC_HOST)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 const char *pl__host_scan(const char *p, const char *end, pl_host_type *type, const char **why)
 {
     const char *h = p;
@@ -137,31 +114,82 @@ const char *pl__host_scan(const char *p, const char *end, pl_host_type *type, co
         *type = PL_HOST_IPV6;
         return p;
     }
-    p = skip_class(p, end, CC_HOST);
+    /* Fast path for the common numeric host: d{1,3} "." three times, then
+     * d{1,3}, not followed by another host character. */
+    if (end - p >= 7 && cc_is((unsigned char)*p, CC_DIGIT)) {
+        const char *q = p;
+        int groups = 0;
+        for (;;) {
+            unsigned v = 0, n = 0;
+            while (q < end && n < 4 && (unsigned)(*q - '0') <= 9) {
+                v = v * 10u + (unsigned)(*q - '0');
+                q++;
+                n++;
+            }
+            if (n == 0 || n > 3 || v > 255)
+                break;
+            if (++groups == 4) {
+                if (q == end || !cc_is((unsigned char)*q, CC_HOST)) {
+                    *type = PL_HOST_IPV4;
+                    return q;
+                }
+                break;
+            }
+            if (q == end || *q != '.')
+                break;
+            q++;
+        }
+    }
+    /* Letters and digits run through a tight loop; the separators '.' and
+     * '-' (a few per host) are checked for label shape as they come, and so
+     * is the dotted quad an all-digit host must be: four groups of 1 to 3
+     * digits, each at most 255. */
+    const char *label = p;
+    uint16_t seen = 0;
+    unsigned dots = 0;
+    bool quad_ok = true;
+    for (;;) {
+        while (p < end && (pl_cc[(unsigned char)*p] & (CC_ALPHA | CC_DIGIT)))
+            seen |= pl_cc[(unsigned char)*p++];
+        if (!(seen & CC_ALPHA) && quad_ok) {
+            size_t n = (size_t)(p - label);
+            quad_ok = n >= 1 && n <= 3 && (n < 3 || memcmp(label, "255", 3) <= 0);
+        }
+        if (p == end || (*p != '.' && *p != '-'))
+            break;
+        if (*p == '.') {
+            if (p == label || p[-1] == '-')
+                break;
+            dots++;
+            label = p + 1;
+        } else {
+            if (p == label)
+                break;
+            seen |= CC_ALPHA; /* a hyphen makes it a name, not an address */
+        }
+        p++;
+    }
     if (p == h) {
         *why = "missing host";
         return NULL;
     }
-    bool digits_only = true;
-    for (const char *q = h; q < p; q++) {
-        if (!(cc_is((unsigned char)*q, CC_DIGIT) || *q == '.')) {
-            digits_only = false;
-            break;
-        }
+    if (p < end && (*p == '.' || *p == '-')) {
+        *why = "bad host name";
+        return NULL;
     }
-    if (digits_only) {
-        if (!parse_ipv4(h, p)) {
+    if (!(seen & CC_ALPHA)) {
+        if (!quad_ok || dots != 3) {
             *why = "bad IPv4 address";
             return NULL;
         }
         *type = PL_HOST_IPV4;
-    } else {
-        if (!parse_hostname(h, p)) {
-            *why = "bad host name";
-            return NULL;
-        }
-        *type = PL_HOST_NAME;
+        return p;
     }
+    if (p[-1] == '-') {
+        *why = "bad host name";
+        return NULL;
+    }
+    *type = PL_HOST_NAME;
     return p;
 }
 
@@ -192,27 +220,27 @@ static void note_uri_param(pl_uri *u, pl_str name, pl_str value, bool has_value)
 {
     switch (name.len) {
     case 2:
-        if (pl_str_case_eq_c(name, "lr"))
+        if (STR_IS(name, "lr"))
             u->lr = true;
         break;
     case 3:
-        if (has_value && pl_str_case_eq_c(name, "ttl"))
+        if (has_value && STR_IS(name, "ttl"))
             u->ttl = value;
         break;
     case 4:
-        if (has_value && pl_str_case_eq_c(name, "user"))
+        if (has_value && STR_IS(name, "user"))
             u->user_param = value;
         break;
     case 5:
-        if (has_value && pl_str_case_eq_c(name, "maddr"))
+        if (has_value && STR_IS(name, "maddr"))
             u->maddr = value;
         break;
     case 6:
-        if (has_value && pl_str_case_eq_c(name, "method"))
+        if (has_value && STR_IS(name, "method"))
             u->method = value;
         break;
     case 9:
-        if (has_value && pl_str_case_eq_c(name, "transport"))
+        if (has_value && STR_IS(name, "transport"))
             u->transport = value;
         break;
     default:
@@ -284,21 +312,29 @@ static int parse_uri_headers(pl_uri *u, const char *p, const char *end, const ch
 
 static int parse_sip(pl_uri *u, const char *p, const char *end, const char *base, pl_error *err)
 {
-    const char *at = memchr(p, '@', (size_t)(end - p));
+    /* userinfo: user [":" password] "@". The user set takes in every byte a
+     * host, parameter or header may hold except '@' and ':', so one scan
+     * tells whether there is a userinfo at all. */
+    const char *q = skip_escaped(p, end, CC_UNRESERVED | CC_USER);
+    if (!q)
+        return fail(err, base, p, "bad escape in URI user");
+    const char *at = NULL, *colon = NULL;
+    if (q < end && *q == '@') {
+        at = q;
+    } else if (q < end && *q == ':') {
+        const char *w = skip_escaped(q + 1, end, CC_UNRESERVED | CC_PASSWORD);
+        if (w && w < end && *w == '@') {
+            colon = q;
+            at = w;
+        }
+    }
     if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *uend = colon ? colon : at;
-        const char *q = skip_escaped(p, uend, CC_UNRESERVED | CC_USER);
-        if (!q || q != uend)
-            return fail(err, base, q ? q : p, "bad character in URI user");
         if (uend == p)
             return fail(err, base, p, "empty URI user");
         u->user.p = p;
         u->user.len = (size_t)(uend - p);
         if (colon) {
-            q = skip_escaped(colon + 1, at, CC_UNRESERVED | CC_PASSWORD);
-            if (!q || q != at)
-                return fail(err, base, q ? q : colon, "bad character in URI password");
             u->password.p = colon + 1;
             u->password.len = (size_t)(at - colon - 1);
             u->has_password = true;
@@ -353,11 +389,11 @@ int pl_uri_parse(pl_uri *u, pl_str s, pl_error *err)
     u->scheme_str.p = sc;
     u->scheme_str.len = (size_t)(p - sc);
     p++;
-    if (pl_str_case_eq_c(u->scheme_str, "sip"))
+    if (STR_IS(u->scheme_str, "sip"))
         u->scheme = PL_URI_SIP;
-    else if (pl_str_case_eq_c(u->scheme_str, "sips"))
+    else if (STR_IS(u->scheme_str, "sips"))
         u->scheme = PL_URI_SIPS;
-    else if (pl_str_case_eq_c(u->scheme_str, "tel"))
+    else if (STR_IS(u->scheme_str, "tel"))
         u->scheme = PL_URI_TEL;
     else
         u->scheme = PL_URI_OTHER;

@@ -31,14 +31,14 @@ static const char *scan_proto_part(const char *p, const char *end, pl_str *tok, 
 static int via_param(pl_via *v, const pl_param *prm, const char *base, pl_error *err)
 {
     pl_str n = prm->name;
-    if (n.len == 6 && pl_str_case_eq_c(n, "branch")) {
+    if (n.len == 6 && STR_IS(n, "branch")) {
         if (!prm->has_value || prm->value.p[0] == '"')
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via branch");
         if (v->has_branch)
             return pl__fail(err, PL_EPARSE, base, n.p, "duplicate Via branch");
         v->branch = prm->value;
         v->has_branch = true;
-    } else if (n.len == 8 && pl_str_case_eq_c(n, "received")) {
+    } else if (n.len == 8 && STR_IS(n, "received")) {
         pl_host_type t;
         const char *why = NULL;
         const char *e = prm->has_value
@@ -57,20 +57,20 @@ static int via_param(pl_via *v, const pl_param *prm, const char *base, pl_error 
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via received address");
         v->received = prm->value;
         v->has_received = true;
-    } else if (n.len == 5 && pl_str_case_eq_c(n, "rport")) {
+    } else if (n.len == 5 && STR_IS(n, "rport")) {
         uint32_t port;
         if (prm->has_value && (pl_str_to_u32(prm->value, 65535, &port) != PL_OK || port == 0))
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via rport");
         v->has_rport = true;
         v->rport_value = prm->value;
-    } else if (n.len == 5 && pl_str_case_eq_c(n, "maddr")) {
+    } else if (n.len == 5 && STR_IS(n, "maddr")) {
         pl_host_type t;
         const char *why = NULL;
         if (!prm->has_value || pl__host_scan(prm->value.p, prm->value.p + prm->value.len, &t,
                                              &why) != prm->value.p + prm->value.len)
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via maddr");
         v->maddr = prm->value;
-    } else if (n.len == 3 && pl_str_case_eq_c(n, "ttl")) {
+    } else if (n.len == 3 && STR_IS(n, "ttl")) {
         uint32_t ttl;
         if (!prm->has_value || prm->value.len > 3 || pl_str_to_u32(prm->value, 255, &ttl) != PL_OK)
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via ttl");
@@ -86,11 +86,21 @@ const char *pl__via_scan(pl_via *v, const char *p, const char *end, uint32_t max
     p = skip_lws(p, end);
     const char *start = p;
     pl_str name, version;
-    const char *q = scan_proto_part(p, end, &name, true);
-    if (q)
-        q = scan_proto_part(q, end, &version, true);
-    if (q)
-        q = scan_proto_part(q, end, &v->transport, false);
+    const char *q;
+    if (end - p > 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
+        /* The form nearly every Via has: no blanks, upper case. */
+        name.p = p;
+        name.len = 3;
+        version.p = p + 4;
+        version.len = 3;
+        q = scan_proto_part(p + 8, end, &v->transport, false);
+    } else {
+        q = scan_proto_part(p, end, &name, true);
+        if (q)
+            q = scan_proto_part(q, end, &version, true);
+        if (q)
+            q = scan_proto_part(q, end, &v->transport, false);
+    }
     if (!q) {
         pl__fail(err, PL_EPARSE, base, p, "bad Via sent-protocol");
         return NULL;
