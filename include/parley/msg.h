@@ -426,8 +426,9 @@ int pl_msg_build_request(pl_msg *msg, pl_arena *arena, const pl_request_spec *sp
  * Build the response a UAS sends to req (RFC 3261 section 8.2.6): status
  * line, every Via (same values, same order), From, To (with to_tag added when
  * it has none and code is above 100; a random tag when to_tag is empty),
- * Call-ID, CSeq, Timestamp on a 100 (8.2.6.1), Content-Length: 0. reason
- * empty: the RFC's phrase for code.
+ * Call-ID, CSeq, Timestamp on a 100 (8.2.6.1), Record-Route on a 101-299
+ * to INVITE, SUBSCRIBE, REFER or NOTIFY (a response that may establish a
+ * dialog, 12.1.1), Content-Length: 0. reason empty: the RFC's phrase for code.
  */
 int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint16_t code,
                           pl_str reason, pl_str to_tag, pl_error *err);
@@ -438,7 +439,9 @@ const char *pl_status_reason(uint16_t code);
 /* ---- Stream framing (TCP, TLS; RFC 3261 section 18.3). */
 
 typedef struct pl_framer {
-    size_t scanned; /* how far the end-of-headers search got (resumes there) */
+    size_t scanned; /* how far into the message the end-of-headers search got */
+    size_t total;   /* the message's length once its headers are whole, else 0 */
+    bool crlf_odd;  /* a keep-alive CRLF whose pair has not come yet */
     pl_msg_limits limits;
 } pl_framer;
 
@@ -451,11 +454,14 @@ typedef struct pl_frame {
 void pl_framer_init(pl_framer *f, const pl_msg_limits *limits);
 /*
  * Look for the next whole message at the start of buf (the unconsumed bytes
- * of the stream, len of them). Returns PL_OK with frame->len set when one is
- * whole; PL_ENEEDMORE when more bytes are needed (frame->skip may still be
- * dropped); PL_EPARSE or PL_ELIMIT with err set when the stream cannot be
- * framed (no or bad Content-Length, too large): close the connection.
- * After PL_OK, the caller drops skip + len bytes and calls again.
+ * of the stream, len of them). Keep-alive CRLFs before it are consumed:
+ * frame->skip says how many bytes, and the caller drops them whatever the
+ * result (the framer counts each ping once, split or not). Returns PL_OK
+ * with frame->len the message's length from buf + skip: the caller hands
+ * those bytes to pl_msg_parse() (PL_FRAMING_STREAM), drops skip + len, and
+ * calls again. PL_ENEEDMORE: wait for more bytes. PL_EPARSE or PL_ELIMIT
+ * with err set: the stream cannot be framed (no or bad Content-Length, too
+ * large): close the connection.
  */
 int pl_framer_next(pl_framer *f, const char *buf, size_t len, pl_frame *frame, pl_error *err);
 

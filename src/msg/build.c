@@ -171,6 +171,11 @@ int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint
         pl_random_token(tagbuf, 10);
         to_tag = (pl_str){tagbuf, 10};
     }
+    /* RFC 3261 12.1.1: a response that establishes a dialog carries the
+     * request's Record-Route values, in order. */
+    bool copy_rr = code > 100 && code < 300 &&
+                   (req->method_id == PL_METHOD_INVITE || req->method_id == PL_METHOD_SUBSCRIBE ||
+                    req->method_id == PL_METHOD_REFER || req->method_id == PL_METHOD_NOTIFY);
     /* Size first, from exactly the lines that will be copied. */
     size_t need = 8 + 4 + reason.len + 2 + 2 + 19 + 2;
     for (uint32_t i = 0; i < req->hdr_count; i++) {
@@ -185,6 +190,9 @@ int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint
             break;
         case PL_HDR_TIMESTAMP:
             need += code == 100 ? h->line.len : 0;
+            break;
+        case PL_HDR_RECORD_ROUTE:
+            need += copy_rr ? h->line.len : 0;
             break;
         default:
             break;
@@ -222,6 +230,10 @@ int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint
             break;
         case PL_HDR_TIMESTAMP:
             if (code == 100) /* RFC 3261 8.2.6.1 */
+                sb_put(&b, h->line);
+            break;
+        case PL_HDR_RECORD_ROUTE:
+            if (copy_rr)
                 sb_put(&b, h->line);
             break;
         default:

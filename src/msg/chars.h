@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <parley/base.h>
 #include <stdint.h>
 
 enum {
@@ -38,6 +40,17 @@ static inline bool cc_is(unsigned char c, uint16_t cls)
 static inline unsigned char cc_lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+/* A caller's empty string may be {NULL, 0}: give it a real address so that
+ * p + len is defined (NULL + 0 is undefined behaviour in C). */
+static inline pl_str str_nn(pl_str s)
+{
+    if (!s.p) {
+        s.p = "";
+        s.len = 0;
+    }
+    return s;
 }
 
 /* s equals the lower-case literal lit, ignoring the case of s; no strlen. */

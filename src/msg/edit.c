@@ -204,7 +204,7 @@ int pl_msg_route_pop(pl_msg *m)
 
 int pl_msg_set_ruri(pl_msg *m, pl_str uri)
 {
-    if (!m->is_request)
+    if (!m->is_request || uri.len == 0)
         return PL_EINVAL;
     for (size_t i = 0; i < uri.len; i++) {
         unsigned char c = (unsigned char)uri.p[i];
@@ -241,6 +241,9 @@ int pl_msg_set_body(pl_msg *m, pl_str type, pl_str body)
 {
     if (!value_ok(type) || body.len > m->limits.max_msg_size)
         return PL_EINVAL;
+    pl_media_type mt;
+    if (type.len && pl_media_type_parse(&mt, type, NULL) != PL_OK)
+        return PL_EINVAL; /* checked before anything changes */
     pl_str copy = pl_arena_strdup(m->arena, body);
     if (body.len && !copy.p)
         return PL_ENOMEM;

@@ -61,55 +61,50 @@ static long long find_content_length(const char *p, const char *end, size_t max,
     return found;
 }
 
-static void reset(pl_framer *f)
-{
-    f->scanned = 0;
-}
-
 int pl_framer_next(pl_framer *f, const char *buf, size_t len, pl_frame *fr, pl_error *err)
 {
     fr->skip = 0;
     fr->len = 0;
     fr->pings = 0;
     size_t s = 0;
-    unsigned crlfs = 0;
     while (len - s >= 2 && buf[s] == '\r' && buf[s + 1] == '\n') {
         s += 2;
-        if (++crlfs == 2) {
-            fr->pings++;
-            crlfs = 0;
-        }
+        f->crlf_odd = !f->crlf_odd;
+        if (!f->crlf_odd)
+            fr->pings++; /* RFC 5626 3.5.1: a double CRLF is a ping */
     }
     fr->skip = s;
     if (s == len || (len - s == 1 && buf[s] == '\r'))
         return PL_ENEEDMORE;
-    const char *msg = buf + s, *end = buf + len;
+    f->crlf_odd = false; /* a message starts here */
+    const char *msg = buf + s;
     size_t avail = len - s;
-    size_t from = f->scanned > s + 3 ? f->scanned - s - 3 : 0;
-    const char *eoh = from < avail ? memmem(msg + from, avail - from, "\r\n\r\n", 4) : NULL;
-    if (!eoh) {
-        f->scanned = len;
-        if (avail > f->limits.max_msg_size)
+    if (f->total == 0) {
+        size_t from = f->scanned > 3 ? f->scanned - 3 : 0;
+        const char *eoh = from < avail ? memmem(msg + from, avail - from, "\r\n\r\n", 4) : NULL;
+        if (!eoh) {
+            f->scanned = avail;
+            if (avail > f->limits.max_msg_size)
+                return pl__fail(err, PL_ELIMIT, buf, msg, "message too large");
+            return PL_ENEEDMORE;
+        }
+        size_t hdr_len = (size_t)(eoh + 4 - msg);
+        if (hdr_len > f->limits.max_msg_size)
             return pl__fail(err, PL_ELIMIT, buf, msg, "message too large");
-        return PL_ENEEDMORE;
+        const char *where = msg;
+        long long cl = find_content_length(msg, eoh + 2, f->limits.max_msg_size, &where);
+        if (cl == -1)
+            return pl__fail(err, PL_EPARSE, buf, eoh, "no Content-Length on a stream");
+        if (cl == -2)
+            return pl__fail(err, PL_EPARSE, buf, where, "bad Content-Length");
+        if (cl == -3 || hdr_len + (size_t)cl > f->limits.max_msg_size)
+            return pl__fail(err, PL_ELIMIT, buf, where, "message too large");
+        f->total = hdr_len + (size_t)cl;
     }
-    size_t hdr_len = (size_t)(eoh + 4 - msg);
-    if (hdr_len > f->limits.max_msg_size)
-        return pl__fail(err, PL_ELIMIT, buf, msg, "message too large");
-    f->scanned = (size_t)(eoh - buf);
-    const char *where = msg;
-    long long cl = find_content_length(msg, eoh + 2, f->limits.max_msg_size, &where);
-    if (cl == -1)
-        return pl__fail(err, PL_EPARSE, buf, eoh, "no Content-Length on a stream");
-    if (cl == -2)
-        return pl__fail(err, PL_EPARSE, buf, where, "bad Content-Length");
-    if (cl == -3 || hdr_len + (size_t)cl > f->limits.max_msg_size)
-        return pl__fail(err, PL_ELIMIT, buf, where, "message too large");
-    size_t total = hdr_len + (size_t)cl;
-    if (total > avail)
+    if (f->total > avail)
         return PL_ENEEDMORE;
-    (void)end;
-    fr->len = total;
-    reset(f);
+    fr->len = f->total;
+    f->total = 0;
+    f->scanned = 0;
     return PL_OK;
 }

@@ -135,6 +135,7 @@ const char *pl__nameaddr_scan(pl_nameaddr *na, const char *p, const char *end, b
 
 int pl_nameaddr_parse(pl_nameaddr *na, pl_str value, uint32_t max_params, pl_error *err)
 {
+    value = str_nn(value);
     const char *end = value.p + value.len;
     if (!max_params)
         max_params = PL_MSG_DEFAULT_MAX_PARAMS;

@@ -9,6 +9,7 @@
  */
 #include <parley/uri.h>
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "chars.h"
@@ -39,62 +40,21 @@ static const char *skip_escaped(const char *p, const char *end, uint16_t cls)
     }
 }
 
-static bool parse_ipv4(const char *p, const char *end)
-{
-    int parts = 0;
-    while (p < end) {
-        const char *s = p;
-        unsigned v = 0;
-        while (p < end && *p >= '0' && *p <= '9' && p - s < 3) {
-            v = v * 10u + (unsigned)(*p - '0');
-            p++;
-        }
-        if (p == s || v > 255)
-            return false;
-        parts++;
-        if (p == end)
-            break;
-        if (*p != '.' || parts == 4)
-            return false;
-        p++;
-        if (p == end)
-            return false;
-    }
-    return parts == 4;
-}
-
-/* IPv6 reference "[...]": hex digits, ':' and an optional dotted IPv4 tail. */
+/* IPv6 reference "[...]" (RFC 3261 25.1, RFC 5118): the address inside
+ * is checked by inet_pton, the reference implementation of RFC 4291's
+ * text forms (with an IPv4 tail allowed). */
 static bool parse_ipv6_ref(const char *p, const char *end)
 {
-    if (end - p < 4 || p[0] != '[' || end[-1] != ']')
+    char addr[INET6_ADDRSTRLEN];
+    size_t n = (size_t)(end - p);
+    if (n < 4 || p[0] != '[' || end[-1] != ']' || n - 2 >= sizeof(addr))
         return false;
-    p++;
-    end--;
-    int colons = 0;
-    bool dbl = false;
-    const char *group = p;
-    for (const char *q = p; q < end; q++) {
-        char c = *q;
-        if (c == ':') {
-            if (q + 1 < end && q[1] == ':') {
-                if (dbl)
-                    return false;
-                dbl = true;
-            }
-            if (q - group > 4)
-                return false;
-            colons++;
-            group = q + 1;
-        } else if (c == '.') {
-            /* IPv4 tail: the rest must be a dotted quad. */
-            return parse_ipv4(group, end) && colons >= 2 && colons <= 6;
-        } else if (!cc_is((unsigned char)c, CC_HEX)) {
-            return false;
-        }
-    }
-    if (end - group > 4 || colons < 2 || colons > 7)
-        return false;
-    return dbl || colons == 7;
+    memcpy(addr, p + 1, n - 2);
+    addr[n - 2] = '\0';
+    if (memchr(addr, '%', n - 2))
+        return false; /* no zone ids in SIP */
+    struct in6_addr a;
+    return inet_pton(AF_INET6, addr, &a) == 1;
 }
 
 const char *pl__host_scan(const char *p, const char *end, pl_host_type *type, const char **why)
@@ -248,11 +208,17 @@ static void note_uri_param(pl_uri *u, pl_str name, pl_str value, bool has_value)
     }
 }
 
-/* uri-parameters = *( ";" pname [ "=" pvalue ] ) */
+/* The most parameters one URI may carry; past it the URI is refused. */
+#define URI_MAX_PARAMS 64
+
+/* uri-parameters = *( ";" pname [ "=" pvalue ] ). RFC 3261 19.1.1: a
+ * parameter name must not appear twice (case-insensitive, as compared). */
 static int parse_uri_params(pl_uri *u, const char *p, const char *end, const char *base,
                             pl_error *err, const char **out)
 {
     const char *start = p;
+    pl_str names[URI_MAX_PARAMS];
+    unsigned count = 0;
     while (p < end && *p == ';') {
         const char *n = ++p;
         p = skip_escaped(p, end, CC_UNRESERVED | CC_PARAM);
@@ -261,6 +227,13 @@ static int parse_uri_params(pl_uri *u, const char *p, const char *end, const cha
         if (p == n)
             return fail(err, base, n, "empty URI parameter name");
         pl_str name = {n, (size_t)(p - n)};
+        if (count == URI_MAX_PARAMS)
+            return fail(err, base, n, "too many URI parameters");
+        for (unsigned k = 0; k < count; k++) {
+            if (pl_str_case_eq(names[k], name))
+                return fail(err, base, n, "duplicate URI parameter");
+        }
+        names[count++] = name;
         pl_str value = {NULL, 0};
         bool has_value = false;
         if (p < end && *p == '=') {
@@ -287,8 +260,11 @@ static int parse_uri_headers(pl_uri *u, const char *p, const char *end, const ch
                              pl_error *err, const char **out)
 {
     const char *start = p;
+    unsigned count = 0;
     for (;;) {
         const char *n = p;
+        if (++count > URI_MAX_PARAMS)
+            return fail(err, base, n, "too many URI headers");
         p = skip_escaped(p, end, CC_UNRESERVED | CC_HNV);
         if (!p || p == n)
             return fail(err, base, n, "bad URI header name");
@@ -316,8 +292,13 @@ static int parse_sip(pl_uri *u, const char *p, const char *end, const char *base
      * host, parameter or header may hold except '@' and ':', so one scan
      * tells whether there is a userinfo at all. */
     const char *q = skip_escaped(p, end, CC_UNRESERVED | CC_USER);
-    if (!q)
-        return fail(err, base, p, "bad escape in URI user");
+    if (!q) {
+        /* A bad escape: the user's fault if there is a user, else the
+         * host's or a parameter's, reported where it is found below. */
+        if (memchr(p, '@', (size_t)(end - p)))
+            return fail(err, base, p, "bad escape in URI user");
+        q = p;
+    }
     const char *at = NULL, *colon = NULL;
     if (q < end && *q == '@') {
         at = q;
@@ -377,6 +358,7 @@ static int parse_tel(pl_uri *u, const char *p, const char *end, const char *base
 int pl_uri_parse(pl_uri *u, pl_str s, pl_error *err)
 {
     memset(u, 0, sizeof(*u));
+    s = str_nn(s);
     const char *p = s.p, *end = s.p + s.len, *base = s.p;
     if (s.len == 0)
         return fail(err, base, p, "empty URI");
@@ -494,6 +476,7 @@ int pl_uri_escape(pl_str in, pl_uri_part part, char *out, size_t cap, size_t *ou
 
 bool pl_param_next(pl_str *rest, char sep, pl_param *param)
 {
+    *rest = str_nn(*rest);
     const char *p = rest->p, *end = rest->p + rest->len;
     for (;;) {
         while (p < end && (cc_lws(*p) || *p == sep))
@@ -576,6 +559,8 @@ static bool is_reserved(unsigned char c)
  * an escaped reserved byte does not (19.1.4). */
 static bool esc_eq(pl_str a, pl_str b, bool nocase)
 {
+    a = str_nn(a);
+    b = str_nn(b);
     const char *pa = a.p, *ea = a.p + a.len, *pb = b.p, *eb = b.p + b.len;
     for (;;) {
         unsigned char ca, cb;
@@ -642,19 +627,32 @@ static bool params_eq(pl_str pa, pl_str pb)
     return true;
 }
 
-/* URI headers: every one must be present in both with equal values. */
+/* How many headers of list equal x (name and value). */
+static size_t header_count(pl_str list, const pl_param *x)
+{
+    pl_param y;
+    size_t n = 0;
+    while (pl_param_next(&list, '&', &y)) {
+        if (esc_eq(y.name, x->name, true) && param_values_eq(&y, x))
+            n++;
+    }
+    return n;
+}
+
+/* URI headers: every one must be present in both with equal values. A name
+ * may repeat (?Route=a&Route=b), so they compare as multisets. */
 static bool headers_eq(pl_str ha, pl_str hb)
 {
-    pl_param x, y;
+    pl_param x;
     size_t na = 0, nb = 0;
     pl_str it = ha;
     while (pl_param_next(&it, '&', &x)) {
         na++;
-        if (!param_lookup(hb, '&', x.name, &y) || !param_values_eq(&x, &y))
+        if (header_count(ha, &x) != header_count(hb, &x))
             return false;
     }
     it = hb;
-    while (pl_param_next(&it, '&', &y))
+    while (pl_param_next(&it, '&', &x))
         nb++;
     return na == nb;
 }

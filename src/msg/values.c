@@ -11,6 +11,7 @@
 
 int pl_cseq_parse(pl_cseq *cseq, pl_str value, pl_error *err)
 {
+    value = str_nn(value);
     const char *p = value.p, *end = value.p + value.len, *base = value.p;
     memset(cseq, 0, sizeof(*cseq));
     p = skip_lws(p, end);
@@ -61,6 +62,7 @@ static int params_tail(const char *p, const char *end, const char *base, pl_erro
 
 int pl_media_type_parse(pl_media_type *mt, pl_str value, pl_error *err)
 {
+    value = str_nn(value);
     const char *p = value.p, *end = value.p + value.len, *base = value.p;
     memset(mt, 0, sizeof(*mt));
     p = skip_lws(p, end);
@@ -85,6 +87,7 @@ int pl_media_type_parse(pl_media_type *mt, pl_str value, pl_error *err)
 
 int pl_token_params_parse(pl_str value, pl_str *token, pl_str *params, pl_error *err)
 {
+    value = str_nn(value);
     const char *p = value.p, *end = value.p + value.len, *base = value.p;
     p = skip_lws(p, end);
     const char *t = p;
@@ -100,6 +103,7 @@ int pl_token_params_parse(pl_str value, pl_str *token, pl_str *params, pl_error 
 
 int pl_hdr_uint_parse(pl_str value, uint32_t max, uint32_t *out, pl_error *err)
 {
+    value = str_nn(value);
     pl_str v = pl_str_trim(value);
     int rc = pl_str_to_u32(v, max, out);
     if (rc != PL_OK)
@@ -110,6 +114,7 @@ int pl_hdr_uint_parse(pl_str value, uint32_t max, uint32_t *out, pl_error *err)
 
 bool pl_list_next(pl_str *rest, pl_str *item)
 {
+    *rest = str_nn(*rest);
     const char *p = rest->p, *end = rest->p + rest->len;
     for (;;) {
         while (p < end && (cc_lws(*p) || *p == ','))

@@ -159,6 +159,7 @@ const char *pl__via_scan(pl_via *v, const char *p, const char *end, uint32_t max
 
 int pl_via_parse(pl_via *via, pl_str value, uint32_t max_params, pl_error *err)
 {
+    value = str_nn(value);
     const char *end = value.p + value.len;
     if (!max_params)
         max_params = PL_MSG_DEFAULT_MAX_PARAMS;
