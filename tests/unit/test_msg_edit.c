@@ -278,7 +278,7 @@ static void test_print_rfc4475(void **state)
     size_t parsed = 0, must_parse = 0;
     for (size_t r = 0; r < nrows; r++) {
         char path[128];
-        snprintf(path, sizeof(path), "rfc4475/%s", rows[r].file);
+        snprintf(path, sizeof(path), "rfc4475/%.100s", rows[r].file);
         size_t len;
         char *buf = tu_read_file(path, &len);
         bool want = strcmp(rows[r].verdict, "reject") != 0;
@@ -1473,7 +1473,7 @@ static void test_build_response_rfc4475(void **state)
     const uint16_t codes[] = {100, 180, 200, 486};
     for (size_t r = 0; r < nrows; r++) {
         char path[128];
-        snprintf(path, sizeof(path), "rfc4475/%s", rows[r].file);
+        snprintf(path, sizeof(path), "rfc4475/%.100s", rows[r].file);
         size_t len;
         char *buf = tu_read_file(path, &len);
         pl_msg req;
