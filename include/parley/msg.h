@@ -181,7 +181,8 @@ typedef struct pl_nameaddr {
 } pl_nameaddr;
 
 typedef struct pl_cseq {
-    uint32_t num; /* 0 to 2^31-1 (RFC 3261 section 8.1.1.5) */
+    uint32_t num; /* 0 to 2^32-1 (20.16: a 32-bit unsigned integer; a UAC
+                     starts below 2^31, 8.1.1.5, but a receiver takes any) */
     pl_str method;
     pl_method method_id;
 } pl_cseq;

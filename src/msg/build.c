@@ -159,6 +159,8 @@ int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint
 {
     if (!req->is_request || code < 100 || code > 699)
         return build_fail(err, PL_EINVAL, "not a request, or a status code outside 100-699");
+    if (req->method_id == PL_METHOD_ACK)
+        return build_fail(err, PL_EINVAL, "an ACK is never answered (RFC 3261 17.1.1.3)");
     if (!req->via)
         return build_fail(err, PL_EINVAL, "request has no Via to answer to");
     if (!reason.len)

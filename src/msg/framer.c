@@ -46,7 +46,7 @@ static long long find_content_length(const char *p, const char *end, size_t max,
                 }
                 pl_str val = pl_str_trim((pl_str){v, (size_t)(ve - v)});
                 uint32_t cl;
-                *where = n;
+                *where = val.len ? val.p : v; /* the value, as the parser reports it */
                 int rc = pl_str_to_u32(val, max > UINT32_MAX ? UINT32_MAX : (uint32_t)max, &cl);
                 if (rc == PL_ELIMIT)
                     return -3;

@@ -67,5 +67,6 @@ const char *pl__list_sep(const char *p, const char *end)
         return end;
     if (*p != ',')
         return NULL;
-    return skip_lws(p + 1, end);
+    p = skip_lws(p + 1, end);
+    return p == end ? NULL : p; /* a trailing comma leaves an empty element */
 }

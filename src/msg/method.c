@@ -24,17 +24,49 @@ static const char *const method_names[PL_METHOD_COUNT_] = {
     [PL_METHOD_UPDATE] = "UPDATE",
 };
 
-/* Methods are case-sensitive (RFC 3261 7.1): "invite" is an unknown method. */
+static bool is(pl_str s, const char *lit, size_t n)
+{
+    return s.len == n && memcmp(s.p, lit, n) == 0;
+}
+
+/* Methods are case-sensitive (RFC 3261 7.1): "invite" is an unknown method.
+ * Dispatch on the first byte, then one compare. */
 pl_method pl_method_from_str(pl_str s)
 {
     if (s.len < 3 || s.len > 9)
         return PL_METHOD_OTHER;
-    for (int m = 1; m < PL_METHOD_COUNT_; m++) {
-        const char *n = method_names[m];
-        if (n[0] == s.p[0] && strlen(n) == s.len && memcmp(n, s.p, s.len) == 0)
-            return (pl_method)m;
+    switch (s.p[0]) {
+    case 'A':
+        return is(s, "ACK", 3) ? PL_METHOD_ACK : PL_METHOD_OTHER;
+    case 'B':
+        return is(s, "BYE", 3) ? PL_METHOD_BYE : PL_METHOD_OTHER;
+    case 'C':
+        return is(s, "CANCEL", 6) ? PL_METHOD_CANCEL : PL_METHOD_OTHER;
+    case 'I':
+        return is(s, "INVITE", 6) ? PL_METHOD_INVITE
+               : is(s, "INFO", 4) ? PL_METHOD_INFO
+                                  : PL_METHOD_OTHER;
+    case 'M':
+        return is(s, "MESSAGE", 7) ? PL_METHOD_MESSAGE : PL_METHOD_OTHER;
+    case 'N':
+        return is(s, "NOTIFY", 6) ? PL_METHOD_NOTIFY : PL_METHOD_OTHER;
+    case 'O':
+        return is(s, "OPTIONS", 7) ? PL_METHOD_OPTIONS : PL_METHOD_OTHER;
+    case 'P':
+        return is(s, "PRACK", 5)     ? PL_METHOD_PRACK
+               : is(s, "PUBLISH", 7) ? PL_METHOD_PUBLISH
+                                     : PL_METHOD_OTHER;
+    case 'R':
+        return is(s, "REGISTER", 8) ? PL_METHOD_REGISTER
+               : is(s, "REFER", 5)  ? PL_METHOD_REFER
+                                    : PL_METHOD_OTHER;
+    case 'S':
+        return is(s, "SUBSCRIBE", 9) ? PL_METHOD_SUBSCRIBE : PL_METHOD_OTHER;
+    case 'U':
+        return is(s, "UPDATE", 6) ? PL_METHOD_UPDATE : PL_METHOD_OTHER;
+    default:
+        return PL_METHOD_OTHER;
     }
-    return PL_METHOD_OTHER;
 }
 
 const char *pl_method_name(pl_method m)

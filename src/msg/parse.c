@@ -100,7 +100,11 @@ static int parse_start_line(pl_msg *m, const char *p, const char *end, const cha
 {
     m->start_line.p = p;
     m->start_line.len = (size_t)(end - p);
+    /* HTAB may stand in a Reason-Phrase; anywhere else on the line the
+     * grammar below refuses it. */
     const char *ctl = scan_ctl(p, end);
+    while (ctl < end && *ctl == '\t')
+        ctl = scan_ctl(ctl + 1, end);
     if (ctl < end)
         return pl__fail(err, PL_EPARSE, base, ctl, "control character in start line");
     if (end - p >= 4 && str_is_n(p, 4, "sip/", 4)) {

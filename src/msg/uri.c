@@ -563,8 +563,8 @@ static bool esc_eq(pl_str a, pl_str b, bool nocase)
     b = str_nn(b);
     const char *pa = a.p, *ea = a.p + a.len, *pb = b.p, *eb = b.p + b.len;
     for (;;) {
-        unsigned char ca, cb;
-        bool xa, xb;
+        unsigned char ca = 0, cb = 0;
+        bool xa = false, xb = false;
         bool ha = esc_next(&pa, ea, &ca, &xa), hb = esc_next(&pb, eb, &cb, &xb);
         if (!ha || !hb)
             return ha == hb;

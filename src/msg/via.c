@@ -93,7 +93,7 @@ const char *pl__via_scan(pl_via *v, const char *p, const char *end, uint32_t max
         name.len = 3;
         version.p = p + 4;
         version.len = 3;
-        q = scan_proto_part(p + 8, end, &v->transport, false);
+        q = scan_proto_part(skip_lws(p + 8, end), end, &v->transport, false);
     } else {
         q = scan_proto_part(p, end, &name, true);
         if (q)
