@@ -5,7 +5,7 @@ after changing a class; the output is committed."""
 import string
 
 TOKEN, UNRES, USER, PASS, PARAM, HNV, WORD, HOST = (1 << i for i in range(8))
-DIGIT, HEX, ALPHA, CTL, TELSUB, SCHEME, GENVAL = (1 << i for i in range(8, 15))
+DIGIT, HEX, ALPHA, CTL, TELSUB, SCHEME, GENVAL, LISTPLAIN = (1 << i for i in range(8, 16))
 alnum = string.ascii_letters + string.digits
 
 
@@ -28,6 +28,7 @@ def classes(c):
     if ch in string.digits + "-.()*#ABCDabcdpwPW+": v |= TELSUB
     if ch in "+-.": v |= SCHEME
     if v & TOKEN or ch in ":[]": v |= GENVAL
+    if ch not in ',"<>': v |= LISTPLAIN
     return v
 
 

@@ -24,10 +24,11 @@ enum {
     CC_DIGIT = 1 << 8,
     CC_HEX = 1 << 9,
     CC_ALPHA = 1 << 10,
-    CC_CTL = 1 << 11,    /* 0x00-0x1f and 0x7f */
-    CC_TELSUB = 1 << 12, /* tel: number characters (RFC 3966) */
-    CC_SCHEME = 1 << 13, /* ALPHA / DIGIT / + - . */
-    CC_GENVAL = 1 << 14, /* gen-value without quotes: token / host (adds : [ ]) */
+    CC_CTL = 1 << 11,       /* 0x00-0x1f and 0x7f */
+    CC_TELSUB = 1 << 12,    /* tel: number characters (RFC 3966) */
+    CC_SCHEME = 1 << 13,    /* ALPHA / DIGIT / + - . */
+    CC_GENVAL = 1 << 14,    /* gen-value without quotes: token / host (adds : [ ]) */
+    CC_LISTPLAIN = 1 << 15, /* not special when splitting a list: all but , " < > */
 };
 
 extern const uint16_t pl_cc[256];

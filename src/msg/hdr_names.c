@@ -186,14 +186,10 @@ pl_hdr_id pl_hdr_id_from_name(pl_str name)
         if (name_len[id] != name.len)
             continue;
         /* Most names come in their canonical spelling: try that first. */
-        const char *d = defs[id].name;
-        size_t k = 0;
-        while (k < name.len && name.p[k] == d[k])
-            k++;
-        if (k == name.len)
+        if (memcmp(name.p, defs[id].name, name.len) == 0)
             return (pl_hdr_id)id;
         const char *f = folded[id];
-        k = 0;
+        size_t k = 0;
         while (k < name.len && (char)cc_lower((unsigned char)name.p[k]) == f[k])
             k++;
         if (k == name.len)

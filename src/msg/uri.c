@@ -57,6 +57,33 @@ static bool parse_ipv6_ref(const char *p, const char *end)
     return inet_pton(AF_INET6, addr, &a) == 1;
 }
 
+/* A dotted quad at p (four groups of 1 to 3 digits, each at most 255) not
+ * followed by another host character: the byte after it, or NULL. */
+static const char *ipv4_scan(const char *p, const char *end)
+{
+    for (int g = 0; g < 4; g++) {
+        if (p == end || (unsigned)(*p - '0') > 9)
+            return NULL;
+        unsigned v = (unsigned)(*p++ - '0');
+        if (p < end && (unsigned)(*p - '0') <= 9) {
+            v = v * 10 + (unsigned)(*p++ - '0');
+            if (p < end && (unsigned)(*p - '0') <= 9) {
+                v = v * 10 + (unsigned)(*p++ - '0');
+                if (v > 255)
+                    return NULL;
+            }
+        }
+        if (g < 3) {
+            if (p == end || *p != '.')
+                return NULL;
+            p++;
+        }
+    }
+    if (p < end && cc_is((unsigned char)*p, CC_HOST))
+        return NULL;
+    return p;
+}
+
 const char *pl__host_scan(const char *p, const char *end, pl_host_type *type, const char **why)
 {
     const char *h = p;
@@ -74,30 +101,12 @@ const char *pl__host_scan(const char *p, const char *end, pl_host_type *type, co
         *type = PL_HOST_IPV6;
         return p;
     }
-    /* Fast path for the common numeric host: d{1,3} "." three times, then
-     * d{1,3}, not followed by another host character. */
-    if (end - p >= 7 && cc_is((unsigned char)*p, CC_DIGIT)) {
-        const char *q = p;
-        int groups = 0;
-        for (;;) {
-            unsigned v = 0, n = 0;
-            while (q < end && n < 4 && (unsigned)(*q - '0') <= 9) {
-                v = v * 10u + (unsigned)(*q - '0');
-                q++;
-                n++;
-            }
-            if (n == 0 || n > 3 || v > 255)
-                break;
-            if (++groups == 4) {
-                if (q == end || !cc_is((unsigned char)*q, CC_HOST)) {
-                    *type = PL_HOST_IPV4;
-                    return q;
-                }
-                break;
-            }
-            if (q == end || *q != '.')
-                break;
-            q++;
+    /* Fast path for the common numeric host. */
+    if (cc_is((unsigned char)*p, CC_DIGIT)) {
+        const char *q = ipv4_scan(p, end);
+        if (q) {
+            *type = PL_HOST_IPV4;
+            return q;
         }
     }
     /* Letters and digits run through a tight loop; the separators '.' and
@@ -362,6 +371,13 @@ int pl_uri_parse(pl_uri *u, pl_str s, pl_error *err)
     const char *p = s.p, *end = s.p + s.len, *base = s.p;
     if (s.len == 0)
         return fail(err, base, p, "empty URI");
+    /* The scheme nearly every URI has, in its usual spelling. */
+    if (s.len > 4 && memcmp(p, "sip:", 4) == 0) {
+        u->scheme = PL_URI_SIP;
+        u->scheme_str.p = p;
+        u->scheme_str.len = 3;
+        return parse_sip(u, p + 4, end, base, err);
+    }
     if (!cc_is((unsigned char)*p, CC_ALPHA))
         return fail(err, base, p, "URI does not start with a scheme");
     const char *sc = p;

@@ -127,6 +127,9 @@ bool pl_list_next(pl_str *rest, pl_str *item)
         const char *s = p;
         int angle = 0;
         while (p < end) {
+            p = skip_class(p, end, CC_LISTPLAIN);
+            if (p == end)
+                break;
             char c = *p;
             if (c == '"') {
                 const char *q = skip_quoted(p, end);
