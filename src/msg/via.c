@@ -28,6 +28,25 @@ static const char *scan_proto_part(const char *p, const char *end, pl_str *tok, 
     return skip_lws(p + 1, end);
 }
 
+/* received = IPv4address / IPv6address (RFC 3261 20.42); RFC 5118 also
+ * shows the bare IPv6 form, without brackets. */
+static bool received_ok(pl_str v)
+{
+    pl_host_type t = PL_HOST_NONE;
+    const char *why = NULL;
+    const char *end = v.p + v.len;
+    const char *e = pl__host_scan(v.p, end, &t, &why);
+    if (e == end && (t == PL_HOST_IPV4 || t == PL_HOST_IPV6))
+        return true;
+    if (v.len < 2 || !memchr(v.p, ':', v.len))
+        return false;
+    for (size_t i = 0; i < v.len; i++) {
+        if (!cc_is((unsigned char)v.p[i], CC_HEX) && v.p[i] != ':' && v.p[i] != '.')
+            return false;
+    }
+    return true;
+}
+
 static int via_param(pl_via *v, const pl_param *prm, const char *base, pl_error *err)
 {
     pl_str n = prm->name;
@@ -39,21 +58,7 @@ static int via_param(pl_via *v, const pl_param *prm, const char *base, pl_error 
         v->branch = prm->value;
         v->has_branch = true;
     } else if (n.len == 8 && STR_IS(n, "received")) {
-        pl_host_type t;
-        const char *why = NULL;
-        const char *e = prm->has_value
-                            ? pl__host_scan(prm->value.p, prm->value.p + prm->value.len, &t, &why)
-                            : NULL;
-        /* RFC 3261: IPv4address / IPv6address; RFC 5118 allows the IPv6 bare form too. */
-        bool ok = e == prm->value.p + prm->value.len && (t == PL_HOST_IPV4 || t == PL_HOST_IPV6);
-        if (!ok) {
-            ok = prm->has_value && prm->value.len > 1;
-            for (size_t i = 0; ok && i < prm->value.len; i++)
-                ok = cc_is((unsigned char)prm->value.p[i], CC_HEX) || prm->value.p[i] == ':' ||
-                     prm->value.p[i] == '.';
-            ok = ok && memchr(prm->value.p, ':', prm->value.len) != NULL;
-        }
-        if (!ok)
+        if (!prm->has_value || !received_ok(prm->value))
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via received address");
         v->received = prm->value;
         v->has_received = true;
