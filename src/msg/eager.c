@@ -195,9 +195,10 @@ int pl__msg_parse_eager(pl_msg *m, uint32_t i, pl_error *err)
                               "duplicate Max-Forwards header", "bad Max-Forwards", base, err);
     case PL_HDR_CONTENT_LENGTH:
         /* Checked against the size limit before any arithmetic (no overflow, no truncation). */
-        return parse_uint_hdr(v, (uint32_t)m->limits.max_msg_size, &m->content_length,
-                              &m->has_content_length, "duplicate Content-Length header",
-                              "bad Content-Length", base, err);
+        return parse_uint_hdr(
+            v, m->limits.max_msg_size > UINT32_MAX ? UINT32_MAX : (uint32_t)m->limits.max_msg_size,
+            &m->content_length, &m->has_content_length, "duplicate Content-Length header",
+            "bad Content-Length", base, err);
     case PL_HDR_EXPIRES:
         return parse_uint_hdr(v, UINT32_MAX, &m->expires, &m->has_expires,
                               "duplicate Expires header", "bad Expires", base, err);
@@ -205,7 +206,8 @@ int pl__msg_parse_eager(pl_msg *m, uint32_t i, pl_error *err)
         if (m->has_content_type)
             return dup_err(err, base, v.p, "duplicate Content-Type header");
         m->has_content_type = true;
-        return with_offset(pl_media_type_parse(&m->content_type, v, err), err, base, v);
+        return with_offset(pl__media_type_parse(&m->content_type, v, m->limits.max_params, err),
+                           err, base, v);
     case PL_HDR_CONTACT:
         if (v.len == 1 && v.p[0] == '*') {
             if (m->contact_star || m->contact_count)

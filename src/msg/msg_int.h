@@ -30,6 +30,9 @@ const char *pl__via_scan(pl_via *via, const char *p, const char *end, uint32_t m
 const char *pl__nameaddr_scan(pl_nameaddr *na, const char *p, const char *end, bool in_list,
                               uint32_t max_params, const char *base, pl_error *err);
 
+/* pl_media_type_parse() with a limit on its parameters. */
+int pl__media_type_parse(pl_media_type *mt, pl_str value, uint32_t max_params, pl_error *err);
+
 /* After a list element: end of value (returns end), a comma (returns the
  * byte after it and the following LWS), or NULL for anything else. */
 const char *pl__list_sep(const char *p, const char *end);

@@ -300,7 +300,7 @@ int pl_msg_parse(pl_msg *m, const char *buf, size_t len, pl_arena *arena, const 
         return pl__fail(err, PL_EPARSE, buf, end, "start line not ended by CRLF");
     if (nl == p || nl[-1] != '\r')
         return pl__fail(err, PL_EPARSE, buf, nl, "bare LF after start line");
-    if ((size_t)(nl - p) > m->limits.max_line)
+    if ((size_t)(nl - 1 - p) > m->limits.max_line) /* CRLF not counted, as for headers */
         return pl__fail(err, PL_ELIMIT, buf, p, "start line too long");
     int rc = parse_start_line(m, p, nl - 1, buf, err);
     if (rc != PL_OK)

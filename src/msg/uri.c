@@ -102,7 +102,7 @@ const char *pl__host_scan(const char *p, const char *end, pl_host_type *type, co
         return p;
     }
     /* Fast path for the common numeric host. */
-    if (cc_is((unsigned char)*p, CC_DIGIT)) {
+    if (p < end && cc_is((unsigned char)*p, CC_DIGIT)) {
         const char *q = ipv4_scan(p, end);
         if (q) {
             *type = PL_HOST_IPV4;

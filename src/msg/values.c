@@ -37,15 +37,15 @@ int pl_cseq_parse(pl_cseq *cseq, pl_str value, pl_error *err)
     return PL_OK;
 }
 
-static int params_tail(const char *p, const char *end, const char *base, pl_error *err,
-                       pl_str *params)
+static int params_tail(const char *p, const char *end, uint32_t max, const char *base,
+                       pl_error *err, pl_str *params)
 {
     const char *ps = p;
     pl_param prm;
     int rc;
     uint32_t n = 0;
     while ((rc = pl__hparam_next(&p, end, &prm, base, err)) == 1) {
-        if (++n > PL_MSG_DEFAULT_MAX_PARAMS)
+        if (++n > max)
             return pl__fail(err, PL_ELIMIT, base, prm.name.p, "too many parameters");
     }
     if (rc < 0)
@@ -61,6 +61,11 @@ static int params_tail(const char *p, const char *end, const char *base, pl_erro
 }
 
 int pl_media_type_parse(pl_media_type *mt, pl_str value, pl_error *err)
+{
+    return pl__media_type_parse(mt, value, PL_MSG_DEFAULT_MAX_PARAMS, err);
+}
+
+int pl__media_type_parse(pl_media_type *mt, pl_str value, uint32_t max_params, pl_error *err)
 {
     value = str_nn(value);
     const char *p = value.p, *end = value.p + value.len, *base = value.p;
@@ -82,7 +87,7 @@ int pl_media_type_parse(pl_media_type *mt, pl_str value, pl_error *err)
         return pl__fail(err, PL_EPARSE, base, s, "missing media subtype");
     mt->subtype.p = s;
     mt->subtype.len = (size_t)(p - s);
-    return params_tail(p, end, base, err, &mt->params);
+    return params_tail(p, end, max_params, base, err, &mt->params);
 }
 
 int pl_token_params_parse(pl_str value, pl_str *token, pl_str *params, pl_error *err)
@@ -98,7 +103,7 @@ int pl_token_params_parse(pl_str value, pl_str *token, pl_str *params, pl_error 
         token->p = t;
         token->len = (size_t)(p - t);
     }
-    return params_tail(p, end, base, err, params);
+    return params_tail(p, end, PL_MSG_DEFAULT_MAX_PARAMS, base, err, params);
 }
 
 int pl_hdr_uint_parse(pl_str value, uint32_t max, uint32_t *out, pl_error *err)
