@@ -452,6 +452,40 @@ static void test_params(void **state)
     assert_str(u.params, ";x%20y=a%3bb");
 }
 
+/* RFC 3261 19.1.1: a parameter name appears at most once (compared without case). */
+static void test_duplicate_params(void **state)
+{
+    (void)state;
+    uri_bad("sip:a@b;lr;lr", 11);
+    uri_bad("sip:a@b;transport=tcp;TRANSPORT=tcp", 22);
+    uri_bad("sip:a@b;x=1;y;X=2", 14);
+    pl_uri u;
+    uri_ok(&u, "sip:a@b;x=1;xx=2;y");
+}
+
+/* A URI carries at most 64 parameters and 64 headers. */
+static void test_many_params(void **state)
+{
+    (void)state;
+    char buf[2048];
+    size_t n = (size_t)snprintf(buf, sizeof(buf), "sip:a@b");
+    for (int i = 1; i <= 64; i++)
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, ";p%d", i);
+    pl_uri u;
+    uri_ok(&u, buf);
+    size_t at = n + 1;
+    snprintf(buf + n, sizeof(buf) - n, ";p65");
+    uri_bad(buf, at);
+
+    n = (size_t)snprintf(buf, sizeof(buf), "sip:a@b?h1=1");
+    for (int i = 2; i <= 64; i++)
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "&h%d=%d", i, i);
+    uri_ok(&u, buf);
+    at = n + 1;
+    snprintf(buf + n, sizeof(buf) - n, "&h65=65");
+    uri_bad(buf, at);
+}
+
 static void test_headers(void **state)
 {
     (void)state;
@@ -498,10 +532,10 @@ static void test_bad_basic(void **state)
     uri_bad("sip:", 4);
     uri_bad("tel:", 4);
     uri_bad("urn:", 4);
-    uri_bad("sip:@x", 4);           /* empty user */
-    uri_bad("sip:user@", 9);        /* empty host */
-    uri_bad("sip::pw@x", 4);        /* empty user with a password */
-    uri_bad("sip:a@1.2.3.256", 6);  /* bad IPv4 */
+    uri_bad("sip:@x", 4);          /* empty user */
+    uri_bad("sip:user@", 9);       /* empty host */
+    uri_bad("sip::pw@x", 4);       /* empty user with a password */
+    uri_bad("sip:a@1.2.3.256", 6); /* bad IPv4 */
     uri_bad("sip:a@1.2.3", 6);
     uri_bad("sip:a@1.2.3.4.5", 6);
     uri_bad("sip:a@-x.com", 6);
@@ -516,13 +550,23 @@ static void test_bad_escapes(void **state)
     uri_bad("sip:%GG@x", 4);
     uri_bad("sip:%4", 4);
     uri_bad_range("sip:a:%G0@x", 11, 5, 6);
-    uri_bad("sip:x;a=%4", 8);
-    uri_bad("sip:x;a=%GG", 8);
-    uri_bad("sip:x;a=b%", 8);
+    uri_bad("sip:a@x;a=%4", 10);
+    uri_bad("sip:a@x?a=%4", 10);
     /* in the middle of a component: somewhere in the component, not past the '%' */
     const char *s = "sip:ab%4@x";
     uri_bad_range(s, strlen(s), 4, off_of(s, "%"));
-    s = "sip:x;a=bc%zz";
+}
+
+/* A bad escape in a parameter or header of a URI without userinfo is in that
+ * parameter or header, not in a user part the URI does not have. */
+static void test_bad_escapes_no_userinfo(void **state)
+{
+    (void)state;
+    uri_bad("sip:x;a=%4", 8);
+    uri_bad("sip:x;a=%GG", 8);
+    uri_bad("sip:x;a=b%", 8);
+    uri_bad("sip:x?a=%4", 8);
+    const char *s = "sip:x;a=bc%zz";
     uri_bad_range(s, strlen(s), 8, off_of(s, "%"));
 }
 
@@ -665,7 +709,8 @@ static void test_equal_tel(void **state)
 
 /* ------------------------------------------------------------------ escaping */
 
-static const char every_byte_sample[] = "a b;c?d/e:f@g&h=i+j$k,l[m]n%o\"p<q>r#s~t*u'v(w)x!y.z-_\x01\xff";
+static const char every_byte_sample[] =
+    "a b;c?d/e:f@g&h=i+j$k,l[m]n%o\"p<q>r#s~t*u'v(w)x!y.z-_\x01\xff";
 
 static void roundtrip(pl_uri_part part, const char *prefix, const char *suffix)
 {
@@ -974,9 +1019,12 @@ int main(void)
         T(test_host_ipv6_trailing_colon),
         T(test_port),
         T(test_params),
+        T(test_duplicate_params),
+        T(test_many_params),
         T(test_headers),
         T(test_bad_basic),
         T(test_bad_escapes),
+        T(test_bad_escapes_no_userinfo),
         T(test_bad_space_and_controls),
         T(test_bad_params),
         T(test_offset_relative_to_s),
