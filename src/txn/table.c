@@ -1,0 +1,168 @@
+/*
+ * table.c - matching messages to transactions (RFC 3261 17.1.3, 17.2.3).
+ *
+ * A transaction is found by a key string: for a server transaction the top
+ * Via's branch and sent-by and the method (ACK counts as INVITE, 17.2.3),
+ * or, for an RFC 2543 request without the z9hG4bK cookie, the Request-URI,
+ * From tag, Call-ID, CSeq and top Via; for a client transaction the branch
+ * and the CSeq method (17.1.3). Keys live in one chained hash table that
+ * doubles as it fills, so a lookup costs the same with ten transactions or
+ * a million.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "txn_int.h"
+
+static uint32_t fnv1a(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int grow(pl_txn_layer *l)
+{
+    size_t n = l->nbuckets ? l->nbuckets * 2 : 1024;
+    txn_key **b = calloc(n, sizeof(*b));
+    if (!b)
+        return PL_ENOMEM;
+    for (size_t i = 0; i < l->nbuckets; i++) {
+        txn_key *k = l->buckets[i];
+        while (k) {
+            txn_key *next = k->next;
+            size_t j = k->hash & (n - 1);
+            k->next = b[j];
+            b[j] = k;
+            k = next;
+        }
+    }
+    free(l->buckets);
+    l->buckets = b;
+    l->nbuckets = n;
+    return PL_OK;
+}
+
+int pl__txn_key_add(pl_txn_layer *l, pl_txn *t, const char *key, size_t len, txn_key **out)
+{
+    if (l->nkeys + 1 > l->nbuckets && grow(l) != PL_OK)
+        return PL_ENOMEM;
+    txn_key *k = malloc(sizeof(*k) + len);
+    if (!k)
+        return PL_ENOMEM;
+    memcpy(k->bytes, key, len);
+    k->len = len;
+    k->hash = fnv1a(key, len);
+    k->txn = t;
+    size_t j = k->hash & (l->nbuckets - 1);
+    k->next = l->buckets[j];
+    l->buckets[j] = k;
+    l->nkeys++;
+    *out = k;
+    return PL_OK;
+}
+
+void pl__txn_key_remove(pl_txn_layer *l, txn_key *k)
+{
+    if (!k)
+        return;
+    txn_key **pp = &l->buckets[k->hash & (l->nbuckets - 1)];
+    while (*pp && *pp != k)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = k->next;
+    l->nkeys--;
+    free(k);
+}
+
+pl_txn *pl__txn_key_find(pl_txn_layer *l, const char *key, size_t len)
+{
+    if (!l->nbuckets)
+        return NULL;
+    uint32_t h = fnv1a(key, len);
+    for (txn_key *k = l->buckets[h & (l->nbuckets - 1)]; k; k = k->next) {
+        if (k->hash == h && k->len == len && memcmp(k->bytes, key, len) == 0)
+            return k->txn;
+    }
+    return NULL;
+}
+
+/* Appends parts separated by a byte that no part may hold unescaped (\x01). */
+typedef struct kbuf {
+    char *p;
+    size_t len, cap;
+    bool over;
+} kbuf;
+
+static void put(kbuf *k, pl_str s)
+{
+    if (k->over || s.len + 1 > k->cap - k->len) {
+        k->over = true;
+        return;
+    }
+    if (s.len)
+        memcpy(k->p + k->len, s.p, s.len);
+    k->len += s.len;
+    k->p[k->len++] = '\x01';
+}
+
+static bool has_cookie(pl_str branch)
+{
+    return branch.len > 7 && memcmp(branch.p, "z9hG4bK", 7) == 0;
+}
+
+size_t pl__txn_server_key(const pl_msg *m, const char *method_class, char *out, size_t cap)
+{
+    const pl_via *v = m->via;
+    if (!v)
+        return 0;
+    kbuf k = {out, 0, cap, false};
+    if (v->has_branch && has_cookie(v->branch)) {
+        put(&k, PL_STR_LIT("S"));
+        put(&k, pl_str_c(method_class));
+        put(&k, v->branch);
+        put(&k, v->host);
+        put(&k, v->port_str);
+    } else {
+        /* RFC 2543 (17.2.3): Request-URI, From tag, Call-ID, CSeq, top Via. */
+        put(&k, PL_STR_LIT("2"));
+        put(&k, pl_str_c(method_class));
+        put(&k, m->ruri_raw);
+        put(&k, m->from && m->from->has_tag ? m->from->tag : PL_STR_NULL);
+        put(&k, m->call_id);
+        char num[12];
+        int n = snprintf(num, sizeof(num), "%u", m->cseq.num);
+        put(&k, (pl_str){num, (size_t)n});
+        put(&k, v->raw);
+    }
+    return k.over ? 0 : k.len;
+}
+
+size_t pl__txn_client_key(pl_str branch, pl_str method, char *out, size_t cap)
+{
+    kbuf k = {out, 0, cap, false};
+    put(&k, PL_STR_LIT("C"));
+    put(&k, method);
+    put(&k, branch);
+    return k.over ? 0 : k.len;
+}
+
+size_t pl__txn_merge_key(const pl_msg *m, char *out, size_t cap)
+{
+    /* RFC 3261 8.2.2.2: no To tag, and From tag, Call-ID and CSeq as another's. */
+    if (!m->from || !m->from->has_tag || (m->to && m->to->has_tag))
+        return 0;
+    kbuf k = {out, 0, cap, false};
+    put(&k, PL_STR_LIT("M"));
+    put(&k, m->from->tag);
+    put(&k, m->call_id);
+    char num[12];
+    int n = snprintf(num, sizeof(num), "%u", m->cseq.num);
+    put(&k, (pl_str){num, (size_t)n});
+    put(&k, m->cseq.method);
+    return k.over ? 0 : k.len;
+}
