@@ -50,8 +50,14 @@ typedef struct pl_txn_timers {
     uint32_t t1; /* RTT estimate, default 500 */
     uint32_t t2; /* maximum non-INVITE retransmit interval, default 4000 */
     uint32_t t4; /* time a message stays in the network, default 5000 */
-    uint32_t
-        trying_ms; /* INVITE server: 100 Trying when the user is silent this long, default 200 */
+    /* INVITE server: a 100 Trying when the user is silent this long, default 200. */
+    uint32_t trying_ms;
+    /* INVITE server: when the user has sent no final response this long, the
+     * layer answers 408 itself. 0 (the default): wait for the user, as a
+     * proxy does (its Timer C, RFC 3261 16.8, is the proxy core's). A
+     * non-INVITE server transaction with no final response ends silently
+     * after 64*T1, when its client has given up (17.1.2.2). */
+    uint32_t invite_answer_ms;
 } pl_txn_timers;
 
 /*

@@ -278,6 +278,7 @@ static void new_cancel(pl_txn_layer *l, pl_msg *m, const pl_target *src, const c
         pl__txn_free(t);
         return;
     }
+    pl_timer_start(l->cfg.wheel, &t->t_end, pl__txn_64t1(l));
     if (!inv || inv->kind != PL_TXN_SERVER_INVITE) {
         /* RFC 3261 9.2: nothing to cancel: 481, from the layer itself. */
         pl_msg resp;
@@ -316,8 +317,13 @@ static void new_request(pl_txn_layer *l, pl_msg *m, const pl_target *src, const 
         pl__txn_free(t);
         return;
     }
-    if (invite)
+    if (invite) {
         pl_timer_start(l->cfg.wheel, &t->t_extra, l->cfg.timers.trying_ms);
+        if (l->cfg.timers.invite_answer_ms)
+            pl_timer_start(l->cfg.wheel, &t->t_end, l->cfg.timers.invite_answer_ms);
+    } else {
+        pl_timer_start(l->cfg.wheel, &t->t_end, pl__txn_64t1(l));
+    }
     l->cfg.on_request(l, t, &t->req, src, l->cfg.user);
 }
 

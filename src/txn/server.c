@@ -35,8 +35,19 @@ static void on_end(pl_timer *timer, void *arg)
 {
     pl_txn *t = arg;
     (void)timer;
-    /* Timer H: the ACK never came. I, J, L: the quiet time is over. */
-    done(t, t->kind == PL_TXN_SERVER_INVITE && t->state == PL_TXN_COMPLETED);
+    if (!t->final_sent && t->kind == PL_TXN_SERVER_INVITE) {
+        /* invite_answer_ms ran out with no final response: 408 from the layer. */
+        pl_msg resp;
+        if (pl_msg_build_response(&resp, &t->arena, &t->req, 408, PL_STR_NULL, PL_STR_NULL, NULL) ==
+                PL_OK &&
+            pl_txn_respond(t, &resp) == PL_OK)
+            return;
+        done(t, true);
+        return;
+    }
+    /* Timer H: the ACK never came. I, J, L: the quiet time is over. A
+     * non-INVITE never answered: its client gave up at 64*T1. */
+    done(t, !t->final_sent || (t->kind == PL_TXN_SERVER_INVITE && t->state == PL_TXN_COMPLETED));
 }
 
 static void on_retransmit(pl_timer *timer, void *arg)
