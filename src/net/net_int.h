@@ -1,0 +1,82 @@
+/*
+ * net_int.h - the libuv transports' private structures.
+ */
+#ifndef PARLEY_NET_INT_H
+#define PARLEY_NET_INT_H
+
+#include <parley/transport.h>
+
+#include <pthread.h>
+
+#define NET_MAX_LISTENERS 16
+
+typedef struct net_listener {
+    pl_net *net;
+    pl_transport transport;
+    pl_target local;
+    union {
+        uv_udp_t udp;
+        uv_tcp_t tcp;
+        uv_handle_t handle;
+    } h;
+} net_listener;
+
+typedef struct net_write {
+    struct net_write *next;
+    uv_write_t req;
+    size_t len;
+    char data[];
+} net_write;
+
+typedef struct net_conn {
+    pl_net *net;
+    uv_tcp_t tcp;
+    pl_target peer;
+    char *buf;
+    size_t len, cap;
+    pl_framer framer;
+    pl_timer t_idle;
+    pl_timer t_deadline;
+    bool connecting;
+    bool closing;
+    net_write *pending; /* queued until the connection is up */
+    struct net_conn *prev, *next;
+} net_conn;
+
+typedef struct net_post {
+    struct net_post *next;
+    void (*fn)(void *arg);
+    void *arg;
+} net_post;
+
+struct pl_net {
+    pl_net_config cfg;
+    uv_loop_t own_loop;
+    uv_loop_t *loop;
+    bool owns_loop;
+    pl_wheel wheel;
+    uv_timer_t wheel_timer;
+    uv_async_t async;
+    pthread_mutex_t post_lock;
+    net_post *posts;
+    net_listener listeners[NET_MAX_LISTENERS];
+    size_t nlisteners;
+    net_conn *conns;
+    size_t nconns;
+    pl_sender sender;
+    pl_net_stats stats;
+    bool cap_logged, size_logged;
+    char *udp_buf; /* recvmmsg batch buffer */
+};
+
+/* Bring the wheel to the loop's time, fire what is due, re-arm the uv timer. */
+void pl__net_tick(pl_net *net);
+void pl__net_rearm(pl_net *net);
+
+int pl__net_tcp_listen(pl_net *net, net_listener *l);
+int pl__net_tcp_send(pl_net *net, const pl_target *dst, const char *buf, size_t len);
+void pl__net_tcp_close_all(pl_net *net);
+
+void pl__net_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * tcp.c - stream connections: listening, accepting within the caps,
+ * connecting on demand, framing what arrives with the message layer's
+ * framer (RFC 3261 18.3), answering keep-alive pings (RFC 5626 3.5.1), and
+ * closing connections that idle too long or take too long over a message.
+ *
+ * One connection per remote address and transport is reused for every
+ * message to it (RFC 3261 18): the sender looks the peer up first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_int.h"
+
+static void conn_close(net_conn *c);
+
+static pl_target peer_of(uv_tcp_t *t)
+{
+    pl_target p;
+    memset(&p, 0, sizeof(p));
+    p.transport = PL_TP_TCP;
+    int n = (int)sizeof(p.addr);
+    if (uv_tcp_getpeername(t, (struct sockaddr *)&p.addr, &n) == 0)
+        p.len = (socklen_t)n;
+    return p;
+}
+
+static bool same_ip(const pl_target *a, const pl_target *b)
+{
+    pl_target x = *a, y = *b;
+    x.transport = y.transport = PL_TP_TCP;
+    if (x.addr.ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)&x.addr)->sin6_port = 0;
+        ((struct sockaddr_in6 *)&y.addr)->sin6_port = 0;
+    } else {
+        ((struct sockaddr_in *)&x.addr)->sin_port = 0;
+        ((struct sockaddr_in *)&y.addr)->sin_port = 0;
+    }
+    return pl_target_eq(&x, &y);
+}
+
+static void on_idle(pl_timer *t, void *arg)
+{
+    net_conn *c = arg;
+    (void)t;
+    c->net->stats.idle_closed++;
+    conn_close(c);
+}
+
+static void on_deadline(pl_timer *t, void *arg)
+{
+    net_conn *c = arg;
+    (void)t;
+    c->net->stats.deadline_closed++;
+    conn_close(c);
+}
+
+static net_conn *conn_new(pl_net *net)
+{
+    net_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->net = net;
+    uv_tcp_init(net->loop, &c->tcp);
+    c->tcp.data = c;
+    pl_framer_init(&c->framer, &(pl_msg_limits){.max_msg_size = net->cfg.max_msg_size});
+    pl_timer_init(&c->t_idle, on_idle, c);
+    pl_timer_init(&c->t_deadline, on_deadline, c);
+    c->next = net->conns;
+    if (net->conns)
+        net->conns->prev = c;
+    net->conns = c;
+    net->nconns++;
+    return c;
+}
+
+static void conn_free_cb(uv_handle_t *h)
+{
+    net_conn *c = h->data;
+    while (c->pending) {
+        net_write *w = c->pending;
+        c->pending = w->next;
+        free(w);
+    }
+    free(c->buf);
+    free(c);
+}
+
+static void conn_close(net_conn *c)
+{
+    if (c->closing)
+        return;
+    pl_net *net = c->net;
+    c->closing = true;
+    pl_timer_stop(&net->wheel, &c->t_idle);
+    pl_timer_stop(&net->wheel, &c->t_deadline);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        net->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    net->nconns--;
+    uv_close((uv_handle_t *)&c->tcp, conn_free_cb);
+}
+
+void pl__net_tcp_close_all(pl_net *net)
+{
+    while (net->conns)
+        conn_close(net->conns);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    net_write *w = req->data;
+    (void)status;
+    free(w);
+}
+
+static int conn_write(net_conn *c, const char *buf, size_t len)
+{
+    net_write *w = malloc(sizeof(*w) + len);
+    if (!w)
+        return PL_ENOMEM;
+    memcpy(w->data, buf, len);
+    w->len = len;
+    w->req.data = w;
+    w->next = NULL;
+    if (c->connecting) {
+        net_write **pp = &c->pending;
+        while (*pp)
+            pp = &(*pp)->next;
+        *pp = w;
+        return PL_OK;
+    }
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+    if (rc != 0) {
+        free(w);
+        c->net->stats.send_errors++;
+        return PL_EINVAL;
+    }
+    return PL_OK;
+}
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    net_conn *c = h->data;
+    size_t max = c->net->cfg.max_msg_size + 4096;
+    (void)suggested;
+    if (c->cap - c->len < 4096 && c->cap < max) {
+        size_t cap = c->cap ? c->cap * 2 : 8192;
+        if (cap > max)
+            cap = max;
+        char *b = realloc(c->buf, cap);
+        if (b) {
+            c->buf = b;
+            c->cap = cap;
+        }
+    }
+    *buf = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    net_conn *c = s->data;
+    pl_net *net = c->net;
+    (void)buf;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    uv_update_time(net->loop);
+    pl_wheel_advance(&net->wheel, uv_now(net->loop));
+    c->len += (size_t)nread;
+    pl_timer_start(&net->wheel, &c->t_idle, net->cfg.idle_ms);
+    size_t off = 0;
+    for (;;) {
+        pl_frame fr;
+        pl_error err;
+        int rc = pl_framer_next(&c->framer, c->buf + off, c->len - off, &fr, &err);
+        off += fr.skip;
+        for (uint32_t i = 0; i < fr.pings; i++) {
+            net->stats.keepalive_pings++;
+            conn_write(c, "\r\n", 2); /* RFC 5626 3.5.1: the pong */
+        }
+        if (rc == PL_ENEEDMORE)
+            break;
+        if (rc != PL_OK) {
+            net->stats.framing_errors++;
+            if (rc == PL_ELIMIT)
+                net->stats.oversized++;
+            pl__net_log("closing a TCP connection: %s", err.reason ? err.reason : "framing");
+            conn_close(c);
+            pl__net_rearm(net);
+            return;
+        }
+        net->stats.stream_messages_in++;
+        net->cfg.on_message(net, c->buf + off, fr.len, &c->peer, PL_FRAMING_STREAM, net->cfg.user);
+        off += fr.len;
+        if (c->closing)
+            break;
+    }
+    if (!c->closing) {
+        memmove(c->buf, c->buf + off, c->len - off);
+        c->len -= off;
+        /* A message under way must be whole within the read deadline. */
+        if (c->len == 0)
+            pl_timer_stop(&net->wheel, &c->t_deadline);
+        else if (!pl_timer_running(&c->t_deadline))
+            pl_timer_start(&net->wheel, &c->t_deadline, net->cfg.read_deadline_ms);
+    }
+    pl__net_rearm(net);
+}
+
+static bool over_caps(pl_net *net, const pl_target *peer)
+{
+    if (net->nconns >= net->cfg.max_connections)
+        return true;
+    uint32_t same = 0;
+    for (net_conn *c = net->conns; c; c = c->next)
+        if (same_ip(&c->peer, peer))
+            same++;
+    return same >= net->cfg.max_connections_per_ip;
+}
+
+static void on_accept(uv_stream_t *server, int status)
+{
+    net_listener *l = server->data;
+    pl_net *net = l->net;
+    if (status != 0)
+        return;
+    net_conn *c = conn_new(net);
+    if (!c)
+        return;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->peer = peer_of(&c->tcp);
+    net->nconns--; /* not counted against itself */
+    bool refuse = over_caps(net, &c->peer);
+    net->nconns++;
+    if (refuse) {
+        net->stats.connections_refused++;
+        if (!net->cap_logged) {
+            pl__net_log("TCP connection refused: connection cap reached (logged once)");
+            net->cap_logged = true;
+        }
+        conn_close(c);
+        return;
+    }
+    uv_update_time(net->loop);
+    pl_wheel_advance(&net->wheel, uv_now(net->loop));
+    pl_timer_start(&net->wheel, &c->t_idle, net->cfg.idle_ms);
+    uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+    pl__net_rearm(net);
+}
+
+int pl__net_tcp_listen(pl_net *net, net_listener *l)
+{
+    int rc = uv_tcp_init(net->loop, &l->h.tcp);
+    if (rc != 0)
+        return rc;
+    l->h.tcp.data = l;
+    rc = uv_tcp_bind(&l->h.tcp, (const struct sockaddr *)&l->local.addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&l->h.tcp, 128, on_accept);
+    if (rc == 0) {
+        int n = (int)sizeof(l->local.addr);
+        uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *)&l->local.addr, &n);
+        l->local.len = (socklen_t)n;
+    }
+    return rc;
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    net_conn *c = req->data;
+    pl_net *net = c->net;
+    free(req);
+    if (c->closing)
+        return;
+    c->connecting = false;
+    if (status != 0) {
+        net->stats.send_errors++;
+        conn_close(c);
+        return;
+    }
+    net_write *w = c->pending;
+    c->pending = NULL;
+    while (w) {
+        net_write *next = w->next;
+        conn_write(c, w->data, w->len);
+        free(w);
+        w = next;
+    }
+    uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+    uv_update_time(net->loop);
+    pl_wheel_advance(&net->wheel, uv_now(net->loop));
+    pl_timer_start(&net->wheel, &c->t_idle, net->cfg.idle_ms);
+    pl__net_rearm(net);
+}
+
+int pl__net_tcp_send(pl_net *net, const pl_target *dst, const char *buf, size_t len)
+{
+    if (dst->transport != PL_TP_TCP) {
+        net->stats.send_errors++;
+        return PL_EINVAL; /* TLS and WS are not there yet */
+    }
+    for (net_conn *c = net->conns; c; c = c->next) {
+        if (!c->closing && pl_target_eq(&c->peer, dst)) {
+            int rc = conn_write(c, buf, len);
+            if (rc == PL_OK)
+                net->stats.stream_messages_out++;
+            return rc;
+        }
+    }
+    if (net->nconns >= net->cfg.max_connections) {
+        net->stats.send_errors++;
+        return PL_ELIMIT;
+    }
+    net_conn *c = conn_new(net);
+    uv_connect_t *req = malloc(sizeof(*req));
+    if (!c || !req) {
+        free(req);
+        if (c)
+            conn_close(c);
+        return PL_ENOMEM;
+    }
+    c->peer = *dst;
+    c->connecting = true;
+    req->data = c;
+    if (uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&dst->addr, on_connected) != 0) {
+        free(req);
+        net->stats.send_errors++;
+        conn_close(c);
+        return PL_EINVAL;
+    }
+    int rc = conn_write(c, buf, len);
+    if (rc == PL_OK)
+        net->stats.stream_messages_out++;
+    return rc;
+}
