@@ -102,6 +102,13 @@ static void on_net_message(pl_net *net, const char *buf, size_t len, const pl_ta
     pl_txn_receive(layer, buf, len, src, framing);
 }
 
+static void on_unreachable(pl_net *net, const pl_target *dst, void *user)
+{
+    (void)net;
+    (void)user;
+    pl_txn_transport_error(layer, dst);
+}
+
 static void on_stray(pl_txn_layer *l, const pl_msg *m, const pl_target *src, void *user)
 {
     (void)l;
@@ -256,6 +263,7 @@ static int cmd_send(int argc, char **argv)
     }
     pl_net_config ncfg = {0};
     ncfg.on_message = on_net_message;
+    ncfg.on_unreachable = on_unreachable;
     S.net = pl_net_new(&ncfg);
     if (!S.net)
         return 2;

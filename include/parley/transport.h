@@ -35,6 +35,9 @@ typedef void (*pl_net_message_cb)(pl_net *net, const char *buf, size_t len, cons
 typedef struct pl_net_config {
     uv_loop_t *loop; /* NULL: the pl_net makes and owns one */
     pl_net_message_cb on_message;
+    /* dst turned out unreachable after a send was accepted (a TCP connect
+     * refused or failed): hand it to pl_txn_transport_error. May be NULL. */
+    void (*on_unreachable)(pl_net *net, const pl_target *dst, void *user);
     void *user;
     size_t max_msg_size;             /* default 65535 */
     uint32_t max_connections;        /* default 2048 */

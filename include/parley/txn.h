@@ -167,6 +167,14 @@ pl_txn *pl_txn_cancelled(const pl_txn *st);
 void pl_txn_set_user(pl_txn *t, void *user);
 void *pl_txn_user(const pl_txn *t);
 
+/*
+ * A transport reports that dst cannot be reached after all (a connection
+ * refused or reset after pl_sender.send had accepted the bytes). Every
+ * client transaction sending to dst that has no final response ends with a
+ * 503 (RFC 3261 8.1.3.1), delivered on the next wheel tick.
+ */
+void pl_txn_transport_error(pl_txn_layer *layer, const pl_target *dst);
+
 /* Send a message with no transaction (an ACK for a 2xx, a proxy's stateless forward). */
 int pl_txn_send_stateless(pl_txn_layer *layer, const pl_msg *msg, const pl_target *dst);
 

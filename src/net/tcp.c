@@ -286,7 +286,14 @@ static void on_connected(uv_connect_t *req, int status)
     c->connecting = false;
     if (status != 0) {
         net->stats.send_errors++;
+        pl_target peer = c->peer;
         conn_close(c);
+        if (net->cfg.on_unreachable) {
+            uv_update_time(net->loop);
+            pl_wheel_advance(&net->wheel, uv_now(net->loop));
+            net->cfg.on_unreachable(net, &peer, net->cfg.user);
+            pl__net_rearm(net);
+        }
         return;
     }
     net_write *w = c->pending;

@@ -133,6 +133,20 @@ int pl_txn_client_start(pl_txn_layer *l, const pl_msg *req, const pl_target *dst
     return PL_OK;
 }
 
+void pl_txn_transport_error(pl_txn_layer *l, const pl_target *dst)
+{
+    for (pl_txn *t = l->all; t; t = t->next_all) {
+        if ((t->kind != PL_TXN_CLIENT_INVITE && t->kind != PL_TXN_CLIENT_NON_INVITE) ||
+            t->final_seen || t->deliver_503 || !pl_target_eq(&t->peer, dst))
+            continue;
+        l->stats.transport_errors++;
+        t->deliver_503 = true;
+        pl_timer_stop(l->cfg.wheel, &t->t_retrans);
+        pl_timer_stop(l->cfg.wheel, &t->t_end);
+        pl_timer_start(l->cfg.wheel, &t->t_extra, 0);
+    }
+}
+
 void pl_txn_client_abandon(pl_txn *ct)
 {
     ct->abandoned = true;

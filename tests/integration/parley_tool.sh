@@ -40,9 +40,9 @@ grep -q "MESSAGE .* -> 501" "$log" && ok || bad "listener did not log the 501"
 "$BIN/parley" bogus 2>/dev/null && rc=0 || rc=$?
 [ "$rc" = 3 ] && ok || bad "unknown command exit $rc, want 3"
 
-# A TCP request to a closed port: the connection is refused and no answer
-# ever comes; the client transaction gives up (Timer F, 64*T1) and the tool
-# says so with exit 2.
+# A TCP request to a closed port: the connection is refused, the net layer
+# reports it, and the client transaction ends with a 503 at once (RFC 3261
+# 8.1.3.1), not after Timer F; the tool says "transport failure", exit 2.
 dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 err=$("$BIN/parley" send --transport tcp OPTIONS "sip:x@127.0.0.1:$dead" 2>&1 >/dev/null) && rc=0 || rc=$?
 [ "$rc" = 2 ] && ok || bad "refused TCP exit $rc, want 2"
