@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Interop: sofia-sip's sip-options (Debian sofia-sip-bin) asks `parley
+# listen` what it supports, over UDP and TCP; the answer must be a 200 that
+# sofia-sip parses, with Parley's Allow, Accept and Supported.
+set -euo pipefail
+BIN=${PARLEY_BIN:-build/bin}
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+command -v sip-options >/dev/null || { echo "sip-options missing (scripts/bootstrap installs sofia-sip-bin)"; exit 1; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+log=$(mktemp)
+"$BIN/parley" listen "udp:127.0.0.1:$port" "tcp:127.0.0.1:$port" >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 100); do grep -q "listening on tcp" "$log" && break; sleep 0.05; done
+
+for tp in udp tcp; do
+    out=$(timeout 40 sip-options --bind="sip:127.0.0.1:0;transport=$tp" \
+        "sip:probe@127.0.0.1:$port;transport=$tp" 2>&1) && rc=0 || rc=$?
+    [ "$rc" = 0 ] && ok || bad "$tp: sip-options exit $rc: $out"
+    grep -q "^SIP/2.0 200 OK" <<<"$out" && ok || bad "$tp: no 200 in: $out"
+    for h in "Allow: OPTIONS, ACK, CANCEL" "Accept: application/sdp" "Supported:"; do
+        grep -q "^$h" <<<"$out" && ok || bad "$tp: no '$h' in: $out"
+    done
+done
+[ "$(grep -c 'OPTIONS sip:probe' "$log")" = 2 ] && ok || bad "listener log: $(cat "$log")"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
