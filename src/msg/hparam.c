@@ -29,7 +29,36 @@ static const char *scan_gen_value(const char *p, const char *end)
 int pl__hparam_next(const char **pp, const char *end, pl_param *out, const char *base,
                     pl_error *err)
 {
-    const char *p = skip_lws(*pp, end);
+    const char *p = *pp;
+    /* The usual shape first: ";name" or ";name=value" with no blanks. */
+    if (p < end && *p == ';') {
+        const char *n = p + 1;
+        const char *q = skip_class(n, end, CC_TOKEN);
+        if (q > n && (q == end || !cc_lws(*q))) {
+            if (q < end && *q == '=' && q + 1 < end && q[1] != '"') {
+                const char *v = q + 1;
+                const char *e = skip_class(v, end, CC_GENVAL);
+                if (e > v && (e == end || !cc_lws(*e))) {
+                    out->name.p = n;
+                    out->name.len = (size_t)(q - n);
+                    out->value.p = v;
+                    out->value.len = (size_t)(e - v);
+                    out->has_value = true;
+                    *pp = e;
+                    return 1;
+                }
+            } else if (q == end || *q != '=') {
+                out->name.p = n;
+                out->name.len = (size_t)(q - n);
+                out->value.p = NULL;
+                out->value.len = 0;
+                out->has_value = false;
+                *pp = q;
+                return 1;
+            }
+        }
+    }
+    p = skip_lws(p, end);
     if (p == end || *p != ';')
         return 0;
     p = skip_lws(p + 1, end);

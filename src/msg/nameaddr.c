@@ -16,7 +16,7 @@
 static int na_param(pl_nameaddr *na, const pl_param *prm, const char *base, pl_error *err)
 {
     pl_str n = prm->name;
-    if (n.len == 3 && STR_IS(n, "tag")) {
+    if (n.len == 3 && (memcmp(n.p, "tag", 3) == 0 || STR_IS(n, "tag"))) {
         /* An empty or doubled tag breaks dialog matching (RFC 4475, CVE-2018-14767). */
         if (!prm->has_value || prm->value.p[0] == '"')
             return pl__fail(err, PL_EPARSE, base, n.p, "empty or bad tag");

@@ -50,7 +50,7 @@ static bool received_ok(pl_str v)
 static int via_param(pl_via *v, const pl_param *prm, const char *base, pl_error *err)
 {
     pl_str n = prm->name;
-    if (n.len == 6 && STR_IS(n, "branch")) {
+    if (n.len == 6 && (memcmp(n.p, "branch", 6) == 0 || STR_IS(n, "branch"))) {
         if (!prm->has_value || prm->value.p[0] == '"')
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via branch");
         if (v->has_branch)
@@ -62,7 +62,7 @@ static int via_param(pl_via *v, const pl_param *prm, const char *base, pl_error 
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via received address");
         v->received = prm->value;
         v->has_received = true;
-    } else if (n.len == 5 && STR_IS(n, "rport")) {
+    } else if (n.len == 5 && (memcmp(n.p, "rport", 5) == 0 || STR_IS(n, "rport"))) {
         uint32_t port;
         if (prm->has_value && (pl_str_to_u32(prm->value, 65535, &port) != PL_OK || port == 0))
             return pl__fail(err, PL_EPARSE, base, n.p, "bad Via rport");
