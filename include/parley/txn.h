@@ -62,9 +62,11 @@ typedef struct pl_txn_timers {
 
 /*
  * A new request for the user: a new server transaction st (answer it with
- * pl_txn_respond), or, for a CANCEL, st is the CANCEL's own transaction and
- * pl_txn_cancelled(st) the INVITE transaction it matched (or NULL: the layer
- * has already answered 481). The message is valid during the callback.
+ * pl_txn_respond). For a CANCEL, st is the CANCEL's own transaction and
+ * pl_txn_cancelled(st) the INVITE transaction it matched (RFC 3261 9.2): the
+ * user answers the CANCEL 200 and the INVITE 487. A CANCEL that matches no
+ * INVITE transaction is the layer's alone: answered 481, not reported. The
+ * message is valid during the callback.
  */
 typedef void (*pl_txn_request_cb)(pl_txn_layer *layer, pl_txn *st, const pl_msg *req,
                                   const pl_target *src, void *user);
