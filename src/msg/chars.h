@@ -81,17 +81,9 @@ static inline const char *skip_lws(const char *p, const char *end)
     return p;
 }
 
-/* Skip bytes of class cls. Four at a time while four remain: one AND of
- * their four table entries decides the common case of a long run. */
+/* Skip bytes of class cls. */
 static inline const char *skip_class(const char *p, const char *end, uint16_t cls)
 {
-    while (end - p >= 4) {
-        const unsigned char *u = (const unsigned char *)p;
-        if (pl_cc[u[0]] & pl_cc[u[1]] & pl_cc[u[2]] & pl_cc[u[3]] & cls)
-            p += 4;
-        else
-            break;
-    }
     while (p < end && cc_is((unsigned char)*p, cls))
         p++;
     return p;
