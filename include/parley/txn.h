@@ -93,6 +93,10 @@ typedef struct pl_txn_config {
     pl_txn_timers timers;
     pl_msg_limits limits; /* for parsing received messages */
     bool detect_merged;   /* 482 for merged requests (RFC 3261 8.2.2.2): a UAS, not a proxy */
+    /* RFC 3261 18.1.1: a request to a UDP target larger than this goes over
+     * TCP instead (same address and port, top Via changed to TCP). 0: 1300,
+     * the RFC's figure for an unknown path MTU; SIZE_MAX: never switch. */
+    size_t udp_max;
     pl_txn_request_cb on_request;
     pl_txn_stray_cb on_stray;
     pl_txn_done_cb on_server_done; /* may be NULL */
@@ -140,7 +144,8 @@ typedef void (*pl_txn_response_cb)(pl_txn *ct, const pl_msg *resp, bool final, v
 
 /*
  * Start a client transaction: send req (a built or edited request whose top
- * Via carries a z9hG4bK branch) to dst. The layer copies req. Returns PL_OK
+ * Via carries a z9hG4bK branch) to dst. The layer copies req. Above
+ * udp_max bytes a UDP target becomes TCP (18.1.1). Returns PL_OK
  * and *out (may be NULL), or an error. An ACK takes no transaction: send it
  * with pl_txn_send_stateless. A failure to send reaches cb as a 503 later.
  */

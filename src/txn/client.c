@@ -92,6 +92,49 @@ void pl__txn_client_timers_init(pl_txn *t)
     pl_timer_init(&t->t_extra, on_deferred, t);
 }
 
+/* RFC 3261 18.1.1: too large for UDP, so TCP to the same address, and the
+ * top Via says so (its branch unchanged: it is the same request). */
+static int switch_to_tcp(pl_txn *t)
+{
+    pl_msg *m = &t->req;
+    int32_t i = pl_msg_hdr_find(m, PL_HDR_VIA, 0);
+    const pl_via *v = m->via;
+    if (i < 0 || !v)
+        return PL_EINVAL;
+    const pl_hdr *h = &m->hdrs[i];
+    /* The header's value with the first Via's transport token made TCP. */
+    size_t pre = (size_t)(v->transport.p - h->value.p);
+    size_t post = h->value.len - pre - v->transport.len;
+    size_t n = pre + 3 + post;
+    char *val = pl_arena_alloc(&t->arena, n);
+    if (!val)
+        return PL_ENOMEM;
+    memcpy(val, h->value.p, pre);
+    memcpy(val + pre, "TCP", 3);
+    memcpy(val + pre + 3, v->transport.p + v->transport.len, post);
+    if (pl_msg_hdr_replace(m, (uint32_t)i, (pl_str){val, n}) != PL_OK)
+        return PL_EINVAL;
+    size_t len = pl_msg_print_len(m);
+    char *b = malloc(len);
+    if (!b)
+        return PL_ENOMEM;
+    pl_msg_print(m, b, len, NULL);
+    /* Index the new bytes so that every view of the copy points into them. */
+    pl_parse_opts opts = {PL_FRAMING_STREAM, &m->limits};
+    pl_msg fresh;
+    if (pl_msg_parse(&fresh, b, len, &t->arena, &opts, NULL) != PL_OK) {
+        free(b);
+        return PL_EINVAL;
+    }
+    free(t->req_buf);
+    t->req_buf = b;
+    t->req_len = len;
+    t->req = fresh;
+    t->peer.transport = PL_TP_TCP;
+    t->reliable = true;
+    return PL_OK;
+}
+
 int pl_txn_client_start(pl_txn_layer *l, const pl_msg *req, const pl_target *dst,
                         pl_txn_response_cb cb, void *arg, pl_txn **out)
 {
@@ -110,6 +153,11 @@ int pl_txn_client_start(pl_txn_layer *l, const pl_msg *req, const pl_target *dst
     if (!t)
         return PL_ENOMEM;
     if (pl__txn_key_add(l, t, key, klen, &t->key) != PL_OK) {
+        pl__txn_free(t);
+        return PL_ENOMEM;
+    }
+    if (t->peer.transport == PL_TP_UDP && t->req_len > l->cfg.udp_max &&
+        switch_to_tcp(t) != PL_OK) {
         pl__txn_free(t);
         return PL_ENOMEM;
     }

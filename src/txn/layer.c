@@ -40,6 +40,8 @@ pl_txn_layer *pl_txn_layer_new(const pl_txn_config *cfg)
         return NULL;
     l->cfg = *cfg;
     defaults(&l->cfg.timers);
+    if (!l->cfg.udp_max)
+        l->cfg.udp_max = 1300;
     pl_arena_init(&l->scratch, l->scratch_block, sizeof(l->scratch_block), 0);
     return l;
 }

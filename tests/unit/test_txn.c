@@ -803,6 +803,49 @@ static void test_client_abandon(void **state)
 }
 
 /* txn.h: the request's top Via must carry a z9hG4bK branch; an ACK takes no transaction. */
+/* RFC 3261 18.1.1: a request over 1300 bytes to a UDP target goes over TCP,
+ * with its top Via saying so and its branch kept; nothing is retransmitted.
+ * A request of exactly 1300 bytes stays on UDP. */
+static void test_udp_to_tcp_above_mtu(void **state)
+{
+    (void)state;
+    start(PL_TP_UDP, 0, false, WITH_CLIENT);
+    char body[1400];
+    memset(body, 'x', sizeof(body) - 1);
+    body[sizeof(body) - 1] = '\0';
+    assert_int_equal(client_start(REQ(.method = "MESSAGE", .branch = "z9hG4bK-big",
+                                      .ctype = "text/plain", .body = body),
+                                  NULL, NULL),
+                     PL_OK);
+    assert_int_equal(sim_sent(&F.cl), 1);
+    const sim_pkt *p = sim_nth(&F.cl, 0);
+    assert_int_equal(p->dst.transport, PL_TP_TCP);
+    pl_msg *m = sim_parse(p);
+    assert_str(m->via->transport, "TCP");
+    assert_str(m->via->branch, "z9hG4bK-big");
+    assert_int_equal(m->body.len, sizeof(body) - 1);
+    pl_wheel_advance(&F.wheel, 31999);
+    assert_int_equal(sim_sent(&F.cl), 1); /* reliable: no Timer E */
+
+    /* Exactly 1300 bytes: UDP. (The body's length moves Content-Length's
+     * digits too, so size it in two steps.) */
+    size_t blen = 1300 - (pl_msg_print_len(REQ(.method = "MESSAGE", .branch = "z9hG4bK-edge",
+                                               .ctype = "text/plain", .body = "y")) -
+                          1);
+    char *fit = calloc(1, 1400);
+    assert_non_null(fit);
+    memset(fit, 'y', blen);
+    pl_msg *edge =
+        REQ(.method = "MESSAGE", .branch = "z9hG4bK-edge", .ctype = "text/plain", .body = fit);
+    blen -= pl_msg_print_len(edge) - 1300;
+    fit[blen] = '\0';
+    edge = REQ(.method = "MESSAGE", .branch = "z9hG4bK-edge", .ctype = "text/plain", .body = fit);
+    free(fit);
+    assert_int_equal(pl_msg_print_len(edge), 1300);
+    assert_int_equal(client_start(edge, NULL, NULL), PL_OK);
+    assert_int_equal(sim_last(&F.cl)->dst.transport, PL_TP_UDP);
+}
+
 static void test_client_start_refuses(void **state)
 {
     (void)state;
@@ -2135,6 +2178,7 @@ int main(void)
         T(test_server_inv_2xx_accepted),
         T(test_cancel_matches_invite),
         T(test_cancel_matches_nothing),
+        T(test_udp_to_tcp_above_mtu),
         T(test_response_matching),
         T(test_request_matching_3261),
         T(test_request_matching_2543),
