@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <parley/dns.h>
 #include <parley/transport.h>
 #include <parley/txn.h>
 
@@ -179,6 +180,41 @@ static char *read_all(const char *path, size_t *len)
     return b;
 }
 
+typedef struct lookup {
+    bool done;
+    int status;
+    pl_target first;
+} lookup;
+
+static void on_resolved(void *arg, int status, const pl_target *targets, size_t n)
+{
+    lookup *lk = arg;
+    lk->done = true;
+    lk->status = status;
+    if (status == PL_OK && n)
+        lk->first = targets[0];
+}
+
+/* A and AAAA (or a numeric host) to the first address, IPv4 preferred. */
+static int resolve(const char *host, uint16_t port, pl_transport tp, pl_target *out)
+{
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0)
+        return PL_ENOMEM;
+    pl_dns *dns = pl_dns_new(&loop);
+    lookup lk = {false, PL_ENOTFOUND, {0}};
+    int rc = dns ? pl_dns_resolve(dns, host, port, tp, on_resolved, &lk) : PL_ENOMEM;
+    while (rc == PL_OK && !lk.done && uv_run(&loop, UV_RUN_ONCE))
+        ;
+    pl_dns_free(dns);
+    uv_loop_close(&loop);
+    if (rc != PL_OK)
+        return rc;
+    if (lk.status == PL_OK)
+        *out = lk.first;
+    return lk.status;
+}
+
 static int cmd_send(int argc, char **argv)
 {
     const char *transport = NULL, *body_path = NULL, *type = "application/sdp", *from = NULL;
@@ -235,26 +271,25 @@ static int cmd_send(int argc, char **argv)
                 err.reason ? err.reason : "not sip: or sips:");
         return 3;
     }
-    if (uri.host_type == PL_HOST_NAME) {
-        fprintf(stderr, "%s: %.*s: host names need DNS, which comes later; use an address\n", prog,
-                (int)uri.host.len, uri.host.p);
-        return 3;
-    }
     char tp[8] = "udp";
     if (transport)
         snprintf(tp, sizeof(tp), "%s", transport);
     else if (uri.transport.len && uri.transport.len < sizeof(tp))
         snprintf(tp, sizeof(tp), "%.*s", (int)uri.transport.len, uri.transport.p);
-    char target_s[128];
-    snprintf(target_s, sizeof(target_s), "%s:%.*s:%u", tp, (int)uri.host.len, uri.host.p,
-             uri.port ? uri.port : 5060);
-    for (char *c = target_s; *c && *c != ':'; c++)
-        *c = (char)(*c | 0x20);
-    pl_target dst;
-    if (pl_target_parse(&dst, target_s) != PL_OK ||
-        (dst.transport != PL_TP_UDP && dst.transport != PL_TP_TCP)) {
-        fprintf(stderr, "%s: cannot send to %s (udp and tcp only for now)\n", prog, target_s);
+    pl_transport tpid;
+    if (!pl_transport_from_str(pl_str_c(tp), &tpid) || (tpid != PL_TP_UDP && tpid != PL_TP_TCP)) {
+        fprintf(stderr, "%s: transport %s: udp and tcp only for now\n", prog, tp);
         return 3;
+    }
+    char host[256], target_s[300];
+    snprintf(host, sizeof(host), "%.*s", (int)uri.host.len, uri.host.p);
+    snprintf(target_s, sizeof(target_s), "%s:%s:%u", tp, host, uri.port ? uri.port : 5060);
+    pl_target dst;
+    int drc = resolve(host, uri.port ? uri.port : 5060, tpid, &dst);
+    if (drc != PL_OK) {
+        fprintf(stderr, "%s: cannot resolve %s: %s\n", prog, host,
+                drc == PL_ENOTFOUND ? "no address found" : pl_err_str(drc));
+        return 2;
     }
     char ip[64];
     if (local_ip_for(&dst, ip, sizeof(ip)) != 0) {

@@ -30,8 +30,12 @@ for tp in udp tcp; do
     grep -q "^SIP/2.0 501 Not Implemented" <<<"$out" && ok || bad "$tp MESSAGE: no 501"
 done
 # The listener logged each request with its Call-ID.
-[ "$(grep -c 'OPTIONS sip:probe' "$log")" = 2 ] && ok || bad "listener log: $(cat "$log")"
+[ "$(grep -c 'OPTIONS sip:probe@127' "$log")" = 2 ] && ok || bad "listener log: $(cat "$log")"
 grep -q "MESSAGE .* -> 501" "$log" && ok || bad "listener did not log the 501"
+
+# A host name: looked up (the hosts file says localhost is 127.0.0.1).
+out=$("$BIN/parley" send OPTIONS "sip:probe@localhost:$port") && rc=0 || rc=$?
+[ "$rc" = 0 ] && grep -q "^SIP/2.0 200 OK" <<<"$out" && ok || bad "OPTIONS to localhost: exit $rc"
 
 # Usage errors.
 "$BIN/parley" send OPTIONS "not a uri" 2>/dev/null && rc=0 || rc=$?

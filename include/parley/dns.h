@@ -1,0 +1,43 @@
+/*
+ * parley/dns.h - finding the address of a host name (RFC 3263's last step:
+ * A and AAAA records), with c-ares on the libuv loop.
+ *
+ * pl_dns_resolve() looks up a host name (the hosts file first, then DNS) and
+ * calls back, from the loop, with every address found, IPv4 first, each as a
+ * pl_target with the transport and port asked for. A numeric host is
+ * answered without a lookup, also from the loop. NAPTR and SRV (RFC 3263
+ * sections 4.1 and 4.2) come later.
+ */
+#ifndef PARLEY_DNS_H
+#define PARLEY_DNS_H
+
+#include <parley/net.h>
+
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pl_dns pl_dns;
+
+/*
+ * The outcome of a lookup: status PL_OK with n >= 1 targets, or
+ * PL_ENOTFOUND (no such name, no address), PL_EINVAL (a malformed name) or
+ * PL_ENOMEM. The array is valid during the call only.
+ */
+typedef void (*pl_dns_cb)(void *arg, int status, const pl_target *targets, size_t n);
+
+/* A resolver on loop, or NULL. */
+pl_dns *pl_dns_new(uv_loop_t *loop);
+/* Cancel every pending lookup (their callbacks run with PL_ENOTFOUND) and free. */
+void pl_dns_free(pl_dns *dns);
+
+/* Look up host (a name, an IPv4 address or an IPv6 address with or without brackets). */
+int pl_dns_resolve(pl_dns *dns, const char *host, uint16_t port, pl_transport transport,
+                   pl_dns_cb cb, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
