@@ -36,19 +36,61 @@ static void usage(FILE *out)
             "\n"
             "send: send one request in a client transaction (RFC 3261 17.1) and print\n"
             "each response's status line (the whole message with -v).\n"
-            "  --transport udp|tcp   transport (default: the URI's transport parameter, else udp)\n"
+            "  --transport udp|tcp|tls  transport (default: the URI's transport parameter,\n"
+            "                        else tls for sips:, else udp)\n"
             "  -H 'Name: value'      add a header (repeatable)\n"
             "  --body FILE           body from FILE ('-' for stdin)\n"
             "  --type TYPE           Content-Type of the body (default application/sdp)\n"
             "  --from URI            From address (default sip:parley@<local address>)\n"
             "  -v, --verbose         print every response in full\n"
+            "  --tls-ca FILE         trust these CAs and verify the server (tls, sips:)\n"
+            "  --tls-cert FILE, --tls-key FILE   a client certificate (PEM)\n"
             "  exit status: 0 for a 2xx final response, 1 for any other final response,\n"
             "  2 for a timeout or transport failure, 3 for a usage or input error.\n"
             "\n"
             "listen: answer requests on each ADDRESS (udp:127.0.0.1:5060, tcp:[::1]:5060):\n"
             "OPTIONS with 200 (Allow, Accept, Supported), ACK with nothing, every other\n"
-            "request with 501; one line per request on stdout. Runs until interrupted.\n");
+            "request with 501; one line per request on stdout. Runs until interrupted.\n"
+            "  --tls-cert FILE, --tls-key FILE   certificate and key for tls: addresses (PEM)\n"
+            "  --tls-ca FILE --verify-client     require client certificates from these CAs\n");
 }
+
+/* ---- TLS options, for both commands */
+
+typedef struct tls_opts {
+    const char *cert, *key, *ca;
+    bool verify_client;
+} tls_opts;
+
+/* Takes argv[*i] (and its value) when it is a TLS option; true if taken. */
+static bool tls_option(int argc, char **argv, int *i, tls_opts *t)
+{
+    const char *o = argv[*i];
+    if (strcmp(o, "--verify-client") == 0) {
+        t->verify_client = true;
+        return true;
+    }
+    if (*i + 1 >= argc)
+        return false;
+    const char **slot = strcmp(o, "--tls-cert") == 0  ? &t->cert
+                        : strcmp(o, "--tls-key") == 0 ? &t->key
+                        : strcmp(o, "--tls-ca") == 0  ? &t->ca
+                                                      : NULL;
+    if (!slot)
+        return false;
+    *slot = argv[++*i];
+    return true;
+}
+
+static void tls_apply(const tls_opts *t, pl_net_config *c)
+{
+    c->tls_cert = t->cert;
+    c->tls_key = t->key;
+    c->tls_ca = t->ca;
+    c->tls_verify_client = t->verify_client;
+}
+
+static tls_opts TLS;
 
 /* ---- send */
 
@@ -232,7 +274,9 @@ static int cmd_send(int argc, char **argv)
             pos[npos++] = o;
             continue;
         }
-        if (strcmp(o, "-v") == 0 || strcmp(o, "--verbose") == 0) {
+        if (tls_option(argc, argv, &i, &TLS)) {
+            continue;
+        } else if (strcmp(o, "-v") == 0 || strcmp(o, "--verbose") == 0) {
             S.verbose = true;
         } else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
             usage(stdout);
@@ -277,8 +321,11 @@ static int cmd_send(int argc, char **argv)
     else if (uri.transport.len && uri.transport.len < sizeof(tp))
         snprintf(tp, sizeof(tp), "%.*s", (int)uri.transport.len, uri.transport.p);
     pl_transport tpid;
-    if (!pl_transport_from_str(pl_str_c(tp), &tpid) || (tpid != PL_TP_UDP && tpid != PL_TP_TCP)) {
-        fprintf(stderr, "%s: transport %s: udp and tcp only for now\n", prog, tp);
+    if (uri.scheme == PL_URI_SIPS && !transport && !uri.transport.len)
+        snprintf(tp, sizeof(tp), "tls"); /* RFC 3261 26.2: sips: means TLS */
+    if (!pl_transport_from_str(pl_str_c(tp), &tpid) ||
+        (tpid != PL_TP_UDP && tpid != PL_TP_TCP && tpid != PL_TP_TLS)) {
+        fprintf(stderr, "%s: transport %s: udp, tcp and tls only for now\n", prog, tp);
         return 3;
     }
     char host[256], target_s[300];
@@ -297,6 +344,7 @@ static int cmd_send(int argc, char **argv)
         return 2;
     }
     pl_net_config ncfg = {0};
+    tls_apply(&TLS, &ncfg);
     ncfg.on_message = on_net_message;
     ncfg.on_unreachable = on_unreachable;
     S.net = pl_net_new(&ncfg);
@@ -336,7 +384,9 @@ static int cmd_send(int argc, char **argv)
     spec.method = pl_str_c(method);
     spec.ruri = pl_str_c(uri_s);
     spec.from = from ? pl_str_c(from) : pl_str_c(from_buf);
-    spec.to = pl_str_c(uri_s);
+    char to_buf[1024];
+    snprintf(to_buf, sizeof(to_buf), "<%s>", uri_s); /* 20.10: ';' only inside <> */
+    spec.to = pl_str_c(to_buf);
     spec.via_transport = pl_str_c(via_tp);
     spec.via_sent_by = pl_str_c(sent_by);
     spec.contact = pl_str_c(contact);
@@ -425,24 +475,38 @@ static void on_signal(uv_signal_t *h, int sig)
 
 static int cmd_listen(int argc, char **argv)
 {
-    if (argc < 1) {
+    const char *addrs[16];
+    int naddr = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (tls_option(argc, argv, &i, &TLS))
+            continue;
+        if (argv[i][0] == '-' || naddr == 16) {
+            fprintf(stderr, "%s: unknown option or too many addresses: %s\n", prog, argv[i]);
+            return 3;
+        }
+        addrs[naddr++] = argv[i];
+    }
+    if (naddr < 1) {
         usage(stderr);
         return 3;
     }
-    if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
-        usage(stdout);
-        return 0;
-    }
     pl_net_config ncfg = {0};
+    tls_apply(&TLS, &ncfg);
     ncfg.on_message = on_listen_message;
     listen_net = pl_net_new(&ncfg);
     if (!listen_net)
         return 2;
-    for (int i = 0; i < argc; i++) {
-        int rc = pl_net_listen(listen_net, argv[i]);
+    for (int i = 0; i < naddr; i++) {
+        int rc = pl_net_listen(listen_net, addrs[i]);
         if (rc != PL_OK) {
-            fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, argv[i],
-                    rc < -100 ? uv_strerror(rc) : "bad address (udp:IP:PORT or tcp:IP:PORT)");
+            fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, addrs[i],
+                    rc < -100 ? uv_strerror(rc)
+                              : "bad address (udp:IP:PORT, tcp:IP:PORT, or tls:IP:PORT with "
+                                "--tls-cert and --tls-key)");
             pl_net_free(listen_net);
             return 2;
         }
@@ -487,6 +551,7 @@ int main(int argc, char **argv)
         printf("parley %s\n", VERSION);
         return 0;
     }
+    signal(SIGPIPE, SIG_IGN); /* a closed peer is an error, not a death */
     if (strcmp(argv[1], "send") == 0)
         return cmd_send(argc - 2, argv + 2);
     if (strcmp(argv[1], "listen") == 0)

@@ -12,6 +12,10 @@
  *
  * Threads: everything runs on the loop's thread, except pl_net_post(),
  * which any thread may call to have a function run there.
+ *
+ * Signals: a peer that closes a connection while we write to it raises
+ * SIGPIPE, which kills a process by default; a program using pl_net should
+ * ignore it (signal(SIGPIPE, SIG_IGN)), as the Parley programs do.
  */
 #ifndef PARLEY_TRANSPORT_H
 #define PARLEY_TRANSPORT_H
@@ -44,6 +48,14 @@ typedef struct pl_net_config {
     uint32_t max_connections_per_ip; /* default 256 */
     uint32_t idle_ms;                /* close a connection idle this long, default 120000 */
     uint32_t read_deadline_ms; /* a started message must be whole within this, default 10000 */
+    /* TLS (OpenSSL 3): a "tls:" listener needs a certificate and its key
+     * (PEM files). tls_ca (a PEM file of trusted CAs) makes the client
+     * side verify servers, and the server side verify clients when
+     * tls_verify_client is set. Without tls_ca a client does not verify. */
+    const char *tls_cert;
+    const char *tls_key;
+    const char *tls_ca;
+    bool tls_verify_client;
 } pl_net_config;
 
 typedef struct pl_net_stats {
@@ -64,7 +76,9 @@ pl_net *pl_net_new(const pl_net_config *cfg);
 /* Close every socket and free everything (runs the loop until handles close). */
 void pl_net_free(pl_net *net);
 
-/* Listen on "udp:127.0.0.1:5060", "tcp:[::1]:5060"... Returns PL_OK or a negative libuv error. */
+/* Listen on "udp:127.0.0.1:5060", "tcp:[::1]:5060", "tls:127.0.0.1:5061".
+ * Returns PL_OK, PL_EINVAL (a bad address; tls without a certificate) or a
+ * negative libuv error. */
 int pl_net_listen(pl_net *net, const char *addr);
 /* The address a listener got (its port when 0 was asked for): index in order of pl_net_listen. */
 int pl_net_listen_target(const pl_net *net, size_t index, pl_target *out);

@@ -43,6 +43,14 @@ static void sb_u32(sbuf *b, uint32_t v)
     sb_put(b, (pl_str){num, (size_t)k});
 }
 
+/* A URI as a name-addr: RFC 3261 20.10 wants <> around one with ',' ';' '?'. */
+static void sb_angle(sbuf *b, pl_str uri)
+{
+    sb_putc(b, "<");
+    sb_put(b, uri);
+    sb_putc(b, ">");
+}
+
 static void sb_hdr(sbuf *b, const char *name, pl_str value)
 {
     sb_putc(b, name);
@@ -118,11 +126,17 @@ int pl_msg_build_request(pl_msg *msg, pl_arena *arena, const pl_request_spec *s,
     sb_putc(&b, "\r\nMax-Forwards: ");
     sb_u32(&b, s->max_forwards ? s->max_forwards : 70);
     sb_putc(&b, "\r\nFrom: ");
-    sb_put(&b, s->from.len ? s->from : s->ruri);
+    if (s->from.len)
+        sb_put(&b, s->from);
+    else
+        sb_angle(&b, s->ruri);
     sb_putc(&b, ";tag=");
     sb_put(&b, from_tag);
     sb_putc(&b, "\r\nTo: ");
-    sb_put(&b, s->to.len ? s->to : s->ruri);
+    if (s->to.len)
+        sb_put(&b, s->to);
+    else
+        sb_angle(&b, s->ruri);
     if (s->to_tag.len) {
         sb_putc(&b, ";tag=");
         sb_put(&b, s->to_tag);

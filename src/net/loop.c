@@ -154,6 +154,10 @@ pl_net *pl_net_new(const pl_net_config *cfg)
     uv_async_init(net->loop, &net->async, on_async);
     net->async.data = net;
     net->sender.send = net_send;
+    if (pl__net_tls_init(net) != PL_OK) {
+        pl__net_log("TLS set-up failed: tls listeners and targets are unavailable");
+        pl__net_tls_free(net);
+    }
     return net;
 }
 
@@ -184,6 +188,7 @@ void pl_net_free(pl_net *net)
         net->posts = n;
     }
     pl_wheel_clear(&net->wheel);
+    pl__net_tls_free(net);
     free(net->udp_buf);
     free(net);
 }
@@ -275,8 +280,10 @@ int pl_net_listen(pl_net *net, const char *addr)
         rc = udp_listen(net, l);
     else if (l->transport == PL_TP_TCP)
         rc = pl__net_tcp_listen(net, l);
+    else if (l->transport == PL_TP_TLS && net->tls_server)
+        rc = pl__net_tcp_listen(net, l);
     else
-        return PL_EINVAL; /* TLS, WS: not yet */
+        return PL_EINVAL; /* tls without a certificate; WS: not yet */
     if (rc != 0) {
         uv_close(&l->h.handle, on_closed);
         uv_run(net->loop, UV_RUN_NOWAIT);

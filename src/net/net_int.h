@@ -6,6 +6,7 @@
 
 #include <parley/transport.h>
 
+#include <openssl/ssl.h>
 #include <pthread.h>
 
 #define NET_MAX_LISTENERS 16
@@ -40,6 +41,13 @@ typedef struct net_conn {
     bool connecting;
     bool closing;
     net_write *pending; /* queued until the connection is up */
+    /* TLS: the session, its memory BIOs, and plaintext held until the
+     * handshake is done. */
+    SSL *ssl;
+    BIO *rbio, *wbio;
+    bool handshaked;
+    bool outbound; /* we connected: a failure is reported as unreachable */
+    net_write *tls_pending;
     struct net_conn *prev, *next;
 } net_conn;
 
@@ -67,7 +75,13 @@ struct pl_net {
     pl_net_stats stats;
     bool cap_logged, size_logged;
     char *udp_buf; /* recvmmsg batch buffer */
+    SSL_CTX *tls_server;
+    SSL_CTX *tls_client;
+    char tls_in[16384]; /* ciphertext as read from a socket */
 };
+
+int pl__net_tls_init(pl_net *net);
+void pl__net_tls_free(pl_net *net);
 
 /* Bring the wheel to the loop's time, fire what is due, re-arm the uv timer. */
 void pl__net_tick(pl_net *net);

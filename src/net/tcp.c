@@ -7,6 +7,8 @@
  * One connection per remote address and transport is reused for every
  * message to it (RFC 3261 18): the sender looks the peer up first.
  */
+#include <netinet/in.h>
+#include <openssl/x509_vfy.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,14 +76,21 @@ static net_conn *conn_new(pl_net *net)
     return c;
 }
 
+static void free_writes(net_write *w)
+{
+    while (w) {
+        net_write *n = w->next;
+        free(w);
+        w = n;
+    }
+}
+
 static void conn_free_cb(uv_handle_t *h)
 {
     net_conn *c = h->data;
-    while (c->pending) {
-        net_write *w = c->pending;
-        c->pending = w->next;
-        free(w);
-    }
+    free_writes(c->pending);
+    free_writes(c->tls_pending);
+    SSL_free(c->ssl); /* and its BIOs */
     free(c->buf);
     free(c);
 }
@@ -117,7 +126,26 @@ static void on_written(uv_write_t *req, int status)
     free(w);
 }
 
-static int conn_write(net_conn *c, const char *buf, size_t len)
+static net_write *write_new(const char *buf, size_t len)
+{
+    net_write *w = malloc(sizeof(*w) + len);
+    if (w) {
+        memcpy(w->data, buf, len);
+        w->len = len;
+        w->next = NULL;
+    }
+    return w;
+}
+
+static void append(net_write **list, net_write *w)
+{
+    while (*list)
+        list = &(*list)->next;
+    *list = w;
+}
+
+/* Bytes onto the socket (ciphertext for TLS). */
+static int raw_write(net_conn *c, const char *buf, size_t len)
 {
     net_write *w = malloc(sizeof(*w) + len);
     if (!w)
@@ -143,9 +171,127 @@ static int conn_write(net_conn *c, const char *buf, size_t len)
     return PL_OK;
 }
 
+/* What the TLS engine has to send, onto the socket. */
+static int flush_tls(net_conn *c)
+{
+    char out[16384];
+    int n;
+    while ((n = BIO_read(c->wbio, out, sizeof(out))) > 0) {
+        if (raw_write(c, out, (size_t)n) != PL_OK)
+            return PL_EINVAL;
+    }
+    return PL_OK;
+}
+
+/* Plaintext from the layers above: encrypted for TLS (held until the
+ * handshake is done), as it is otherwise. */
+static int conn_write(net_conn *c, const char *buf, size_t len)
+{
+    if (!c->ssl)
+        return raw_write(c, buf, len);
+    if (!c->handshaked) {
+        net_write *w = write_new(buf, len);
+        if (!w)
+            return PL_ENOMEM;
+        append(&c->tls_pending, w);
+        return PL_OK;
+    }
+    if (SSL_write(c->ssl, buf, (int)len) <= 0) {
+        c->net->stats.send_errors++;
+        return PL_EINVAL;
+    }
+    return flush_tls(c);
+}
+
+static int tls_start(net_conn *c, bool server)
+{
+    pl_net *net = c->net;
+    c->ssl = SSL_new(server ? net->tls_server : net->tls_client);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (!c->ssl || !c->rbio || !c->wbio) {
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        c->rbio = c->wbio = NULL;
+        return PL_ENOMEM;
+    }
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    if (server) {
+        SSL_set_accept_state(c->ssl);
+        return PL_OK;
+    }
+    SSL_set_connect_state(c->ssl);
+    /* The certificate must name the address we connect to (RFC 5922 for
+     * names comes with DNS-based targets). */
+    X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+    if (c->peer.addr.ss_family == AF_INET6)
+        X509_VERIFY_PARAM_set1_ip(
+            vp, (const unsigned char *)&((struct sockaddr_in6 *)&c->peer.addr)->sin6_addr, 16);
+    else
+        X509_VERIFY_PARAM_set1_ip(
+            vp, (const unsigned char *)&((struct sockaddr_in *)&c->peer.addr)->sin_addr, 4);
+    return PL_OK;
+}
+
+/* Ciphertext in: drive the handshake, then decrypt into c->buf. */
+static int tls_input(net_conn *c, const char *in, size_t n)
+{
+    if (BIO_write(c->rbio, in, (int)n) != (int)n)
+        return PL_ENOMEM;
+    if (!c->handshaked) {
+        int rc = SSL_do_handshake(c->ssl);
+        flush_tls(c);
+        if (rc != 1) {
+            int e = SSL_get_error(c->ssl, rc);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                return PL_OK;
+            pl__net_log("TLS handshake with a peer failed (%d)", e);
+            return PL_EPARSE;
+        }
+        c->handshaked = true;
+        net_write *w = c->tls_pending;
+        c->tls_pending = NULL;
+        while (w) {
+            net_write *next = w->next;
+            conn_write(c, w->data, w->len);
+            free(w);
+            w = next;
+        }
+    }
+    size_t max = c->net->cfg.max_msg_size + 4096;
+    for (;;) {
+        if (c->cap - c->len < 4096 && c->cap < max) {
+            size_t cap = c->cap ? c->cap * 2 : 8192;
+            char *b = realloc(c->buf, cap > max ? max : cap);
+            if (!b)
+                return PL_ENOMEM;
+            c->buf = b;
+            c->cap = cap > max ? max : cap;
+        }
+        if (c->cap == c->len)
+            break; /* full: the framer will refuse what cannot fit */
+        int got = SSL_read(c->ssl, c->buf + c->len, (int)(c->cap - c->len));
+        if (got > 0) {
+            c->len += (size_t)got;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, got);
+        flush_tls(c);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            break;
+        return PL_EPARSE; /* closed or broken */
+    }
+    return PL_OK;
+}
+
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     net_conn *c = h->data;
+    if (c->ssl) {
+        (void)suggested;
+        *buf = uv_buf_init(c->net->tls_in, sizeof(c->net->tls_in));
+        return;
+    }
     size_t max = c->net->cfg.max_msg_size + 4096;
     (void)suggested;
     if (c->cap - c->len < 4096 && c->cap < max) {
@@ -174,7 +320,19 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     uv_update_time(net->loop);
     pl_wheel_advance(&net->wheel, uv_now(net->loop));
-    c->len += (size_t)nread;
+    if (c->ssl) {
+        if (tls_input(c, buf->base, (size_t)nread) != PL_OK) {
+            pl_target peer = c->peer;
+            bool report = c->outbound && !c->handshaked && net->cfg.on_unreachable;
+            conn_close(c);
+            if (report)
+                net->cfg.on_unreachable(net, &peer, net->cfg.user);
+            pl__net_rearm(net);
+            return;
+        }
+    } else {
+        c->len += (size_t)nread;
+    }
     pl_timer_start(&net->wheel, &c->t_idle, net->cfg.idle_ms);
     size_t off = 0;
     for (;;) {
@@ -204,7 +362,8 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
     }
     if (!c->closing) {
-        memmove(c->buf, c->buf + off, c->len - off);
+        if (off) /* (no buffer yet before a TLS handshake ends) */
+            memmove(c->buf, c->buf + off, c->len - off);
         c->len -= off;
         /* A message under way must be whole within the read deadline. */
         if (c->len == 0)
@@ -240,6 +399,11 @@ static void on_accept(uv_stream_t *server, int status)
         return;
     }
     c->peer = peer_of(&c->tcp);
+    c->peer.transport = l->transport;
+    if (l->transport == PL_TP_TLS && tls_start(c, true) != PL_OK) {
+        conn_close(c);
+        return;
+    }
     net->nconns--; /* not counted against itself */
     bool refuse = over_caps(net, &c->peer);
     net->nconns++;
@@ -300,9 +464,13 @@ static void on_connected(uv_connect_t *req, int status)
     c->pending = NULL;
     while (w) {
         net_write *next = w->next;
-        conn_write(c, w->data, w->len);
+        raw_write(c, w->data, w->len);
         free(w);
         w = next;
+    }
+    if (c->ssl) {
+        SSL_do_handshake(c->ssl); /* the ClientHello */
+        flush_tls(c);
     }
     uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
     uv_update_time(net->loop);
@@ -313,9 +481,9 @@ static void on_connected(uv_connect_t *req, int status)
 
 int pl__net_tcp_send(pl_net *net, const pl_target *dst, const char *buf, size_t len)
 {
-    if (dst->transport != PL_TP_TCP) {
+    if (dst->transport != PL_TP_TCP && dst->transport != PL_TP_TLS) {
         net->stats.send_errors++;
-        return PL_EINVAL; /* TLS and WS are not there yet */
+        return PL_EINVAL; /* WS and SCTP are not there yet */
     }
     for (net_conn *c = net->conns; c; c = c->next) {
         if (!c->closing && pl_target_eq(&c->peer, dst)) {
@@ -339,7 +507,13 @@ int pl__net_tcp_send(pl_net *net, const pl_target *dst, const char *buf, size_t 
     }
     c->peer = *dst;
     c->connecting = true;
+    c->outbound = true;
     req->data = c;
+    if (dst->transport == PL_TP_TLS && tls_start(c, false) != PL_OK) {
+        free(req);
+        conn_close(c);
+        return PL_ENOMEM;
+    }
     if (uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&dst->addr, on_connected) != 0) {
         free(req);
         net->stats.send_errors++;
