@@ -14,8 +14,9 @@
  * which any thread may call to have a function run there.
  *
  * Signals: a peer that closes a connection while we write to it raises
- * SIGPIPE, which kills a process by default; a program using pl_net should
- * ignore it (signal(SIGPIPE, SIG_IGN)), as the Parley programs do.
+ * SIGPIPE, which kills a process by default. pl_net_new() sets SIGPIPE to
+ * be ignored when its disposition is still the default; an application
+ * that handles SIGPIPE itself keeps its handler.
  */
 #ifndef PARLEY_TRANSPORT_H
 #define PARLEY_TRANSPORT_H

@@ -8,6 +8,7 @@
  * wheel's next deadline, so an idle process wakes for nothing.
  */
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,12 @@ pl_net *pl_net_new(const pl_net_config *cfg)
     uv_async_init(net->loop, &net->async, on_async);
     net->async.data = net;
     net->sender.send = net_send;
+    /* A write to a peer that has gone raises SIGPIPE, which would kill the
+     * process: ignore it unless the application chose a disposition. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+        !(sa.sa_flags & SA_SIGINFO))
+        signal(SIGPIPE, SIG_IGN);
     if (pl__net_tls_init(net) != PL_OK) {
         pl__net_log("TLS set-up failed: tls listeners and targets are unavailable");
         pl__net_tls_free(net);

@@ -335,6 +335,7 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     pl_timer_start(&net->wheel, &c->t_idle, net->cfg.idle_ms);
     size_t off = 0;
+    bool framed = false;
     for (;;) {
         pl_frame fr;
         pl_error err;
@@ -356,6 +357,7 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         net->stats.stream_messages_in++;
+        framed = true;
         net->cfg.on_message(net, c->buf + off, fr.len, &c->peer, PL_FRAMING_STREAM, net->cfg.user);
         off += fr.len;
         if (c->closing)
@@ -365,22 +367,24 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (off) /* (no buffer yet before a TLS handshake ends) */
             memmove(c->buf, c->buf + off, c->len - off);
         c->len -= off;
-        /* A message under way must be whole within the read deadline. */
+        /* Each message must be whole within the read deadline from its
+         * first byte: the clock restarts when one is done and another begun. */
         if (c->len == 0)
             pl_timer_stop(&net->wheel, &c->t_deadline);
-        else if (!pl_timer_running(&c->t_deadline))
+        else if (framed || !pl_timer_running(&c->t_deadline))
             pl_timer_start(&net->wheel, &c->t_deadline, net->cfg.read_deadline_ms);
     }
     pl__net_rearm(net);
 }
 
-static bool over_caps(pl_net *net, const pl_target *peer)
+/* Would accepting fresh (already in the list) exceed a cap? */
+static bool over_caps(pl_net *net, const net_conn *fresh)
 {
-    if (net->nconns >= net->cfg.max_connections)
+    if (net->nconns > net->cfg.max_connections)
         return true;
     uint32_t same = 0;
     for (net_conn *c = net->conns; c; c = c->next)
-        if (same_ip(&c->peer, peer))
+        if (c != fresh && !c->closing && same_ip(&c->peer, &fresh->peer))
             same++;
     return same >= net->cfg.max_connections_per_ip;
 }
@@ -404,9 +408,7 @@ static void on_accept(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
-    net->nconns--; /* not counted against itself */
-    bool refuse = over_caps(net, &c->peer);
-    net->nconns++;
+    bool refuse = over_caps(net, c);
     if (refuse) {
         net->stats.connections_refused++;
         if (!net->cap_logged) {
