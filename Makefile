@@ -2,7 +2,7 @@
 #
 #   make            build build/ (RelWithDebInfo); programs in build/bin/
 #   make test       build build-san/ (ASan + UBSan) and run every test
-#   make run        build, then parse examples/invite.sip  (RUN_CMD=...)
+#   make run        build, then run parley listen on 127.0.0.1:5060  (RUN_CMD=...)
 #   make bench      build, then run every build/bin/bench-*
 #   make fuzz       build build-fuzz/ (clang) and run every fuzzer for
 #                   FUZZ_SECONDS (600) each  (FUZZ_TARGETS="fuzz_x ...")
@@ -17,11 +17,11 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
 
 ifeq ($(origin RUN_CMD),undefined)
-RUN_MSG := parsing examples/invite.sip with parley-msg
+RUN_MSG := parley listen on udp and tcp 127.0.0.1:5060 (Ctrl-C stops it; try: build/bin/parley send OPTIONS sip:x@127.0.0.1)
 else
 RUN_MSG := running $(RUN_CMD)
 endif
-RUN_CMD ?= build/bin/parley-msg parse examples/invite.sip
+RUN_CMD ?= build/bin/parley listen udp:127.0.0.1:5060 tcp:127.0.0.1:5060
 
 FORMAT_DIRS := $(wildcard include src apps tests bench fuzz examples)
 

@@ -237,15 +237,15 @@ static void on_resolved(void *arg, int status, const pl_target *targets, size_t 
         lk->first = targets[0];
 }
 
-/* A and AAAA (or a numeric host) to the first address, IPv4 preferred. */
-static int resolve(const char *host, uint16_t port, pl_transport tp, pl_target *out)
+/* The URI's target (RFC 3263 without NAPTR and SRV): the first address. */
+static int resolve(const pl_uri *uri, pl_transport forced, pl_target *out)
 {
     uv_loop_t loop;
     if (uv_loop_init(&loop) != 0)
         return PL_ENOMEM;
     pl_dns *dns = pl_dns_new(&loop);
     lookup lk = {false, PL_ENOTFOUND, {0}};
-    int rc = dns ? pl_dns_resolve(dns, host, port, tp, on_resolved, &lk) : PL_ENOMEM;
+    int rc = dns ? pl_dns_resolve_uri(dns, uri, forced, on_resolved, &lk) : PL_ENOMEM;
     while (rc == PL_OK && !lk.done && uv_run(&loop, UV_RUN_ONCE))
         ;
     pl_dns_free(dns);
@@ -315,29 +315,31 @@ static int cmd_send(int argc, char **argv)
                 err.reason ? err.reason : "not sip: or sips:");
         return 3;
     }
-    char tp[8] = "udp";
-    if (transport)
-        snprintf(tp, sizeof(tp), "%s", transport);
-    else if (uri.transport.len && uri.transport.len < sizeof(tp))
-        snprintf(tp, sizeof(tp), "%.*s", (int)uri.transport.len, uri.transport.p);
-    pl_transport tpid;
-    if (uri.scheme == PL_URI_SIPS && !transport && !uri.transport.len)
-        snprintf(tp, sizeof(tp), "tls"); /* RFC 3261 26.2: sips: means TLS */
-    if (!pl_transport_from_str(pl_str_c(tp), &tpid) ||
-        (tpid != PL_TP_UDP && tpid != PL_TP_TCP && tpid != PL_TP_TLS)) {
-        fprintf(stderr, "%s: transport %s: udp, tcp and tls only for now\n", prog, tp);
+    pl_transport forced = PL_TP_COUNT_;
+    if (transport && !pl_transport_from_str(pl_str_c(transport), &forced)) {
+        fprintf(stderr, "%s: unknown transport %s\n", prog, transport);
         return 3;
     }
-    char host[256], target_s[300];
-    snprintf(host, sizeof(host), "%.*s", (int)uri.host.len, uri.host.p);
-    snprintf(target_s, sizeof(target_s), "%s:%s:%u", tp, host, uri.port ? uri.port : 5060);
     pl_target dst;
-    int drc = resolve(host, uri.port ? uri.port : 5060, tpid, &dst);
+    int drc = resolve(&uri, forced, &dst);
     if (drc != PL_OK) {
-        fprintf(stderr, "%s: cannot resolve %s: %s\n", prog, host,
-                drc == PL_ENOTFOUND ? "no address found" : pl_err_str(drc));
-        return 2;
+        fprintf(stderr, "%s: cannot resolve %.*s: %s\n", prog, (int)uri.host.len, uri.host.p,
+                drc == PL_ENOTFOUND ? "no address found"
+                : drc == PL_EINVAL  ? "no usable transport (udp, tcp or tls; sips: needs tls)"
+                                    : pl_err_str(drc));
+        return drc == PL_EINVAL ? 3 : 2;
     }
+    if (dst.transport != PL_TP_UDP && dst.transport != PL_TP_TCP && dst.transport != PL_TP_TLS) {
+        fprintf(stderr, "%s: transport %s: udp, tcp and tls only for now\n", prog,
+                pl_transport_name(dst.transport));
+        return 3;
+    }
+    char tp[8];
+    snprintf(tp, sizeof(tp), "%s", pl_transport_name(dst.transport));
+    for (char *c = tp; *c; c++)
+        *c = (char)(*c | 0x20);
+    char target_s[128];
+    pl_target_print(&dst, target_s, sizeof(target_s));
     char ip[64];
     if (local_ip_for(&dst, ip, sizeof(ip)) != 0) {
         fprintf(stderr, "%s: no route to %s\n", prog, target_s);

@@ -12,6 +12,7 @@
 #define PARLEY_DNS_H
 
 #include <parley/net.h>
+#include <parley/uri.h>
 
 #include <uv.h>
 
@@ -36,6 +37,19 @@ void pl_dns_free(pl_dns *dns);
 /* Look up host (a name, an IPv4 address or an IPv6 address with or without brackets). */
 int pl_dns_resolve(pl_dns *dns, const char *host, uint16_t port, pl_transport transport,
                    pl_dns_cb cb, void *arg);
+
+/*
+ * Where a request for uri goes (RFC 3263 4.1 and 4.2 without NAPTR and
+ * SRV, as RFC 3263 allows when the URI names a transport or a port, and as
+ * a fallback otherwise): the transport from the transport parameter, else
+ * TLS for sips: (RFC 3261 26.2), else forced (pass PL_TP_COUNT_ for none),
+ * else UDP; the host from maddr if present, else the host (RFC 3261
+ * 18.1.1); the port from the URI, else 5061 for TLS and 5060 otherwise.
+ * Returns PL_OK and calls back as pl_dns_resolve does; PL_EINVAL for a URI
+ * that is not sip: or sips:, or a transport this stack does not have.
+ */
+int pl_dns_resolve_uri(pl_dns *dns, const pl_uri *uri, pl_transport forced, pl_dns_cb cb,
+                       void *arg);
 
 #ifdef __cplusplus
 }

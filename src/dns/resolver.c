@@ -284,6 +284,31 @@ int pl_dns_resolve(pl_dns *dns, const char *host, uint16_t port, pl_transport tr
     return PL_OK;
 }
 
+int pl_dns_resolve_uri(pl_dns *dns, const pl_uri *uri, pl_transport forced, pl_dns_cb cb, void *arg)
+{
+    if (uri->scheme != PL_URI_SIP && uri->scheme != PL_URI_SIPS)
+        return PL_EINVAL;
+    pl_transport tp = PL_TP_UDP;
+    if (uri->transport.len) {
+        if (!pl_transport_from_str(uri->transport, &tp))
+            return PL_EINVAL;
+    } else if (uri->scheme == PL_URI_SIPS) {
+        tp = PL_TP_TLS;
+    } else if (forced != PL_TP_COUNT_) {
+        tp = forced;
+    }
+    if (uri->scheme == PL_URI_SIPS && tp != PL_TP_TLS && tp != PL_TP_WSS)
+        return PL_EINVAL; /* sips: must be secure all the way (26.2) */
+    pl_str host = uri->maddr.len ? uri->maddr : uri->host;
+    char name[256];
+    if (host.len == 0 || host.len >= sizeof(name))
+        return PL_EINVAL;
+    memcpy(name, host.p, host.len);
+    name[host.len] = '\0';
+    uint16_t port = uri->port ? uri->port : (tp == PL_TP_TLS || tp == PL_TP_WSS) ? 5061 : 5060;
+    return pl_dns_resolve(dns, name, port, tp, cb, arg);
+}
+
 static void on_closed(uv_handle_t *h)
 {
     (void)h;

@@ -115,13 +115,55 @@ static void test_free_pending(void **state)
     uv_loop_close(&loop);
 }
 
+static void check_uri(pl_dns *dns, uv_loop_t *loop, const char *u, pl_transport forced,
+                      const char *want)
+{
+    pl_uri uri;
+    assert_int_equal(pl_uri_parse(&uri, pl_str_c(u), NULL), PL_OK);
+    result r = {0};
+    int rc = pl_dns_resolve_uri(dns, &uri, forced, on_done, &r);
+    if (!want) {
+        assert_int_equal(rc, PL_EINVAL);
+        return;
+    }
+    assert_int_equal(rc, PL_OK);
+    run_until(loop, &r);
+    assert_int_equal(r.status, PL_OK);
+    char s[64];
+    pl_target_print(&r.t[0], s, sizeof(s));
+    if (strcmp(s, want) != 0)
+        fail_msg("%s: got %s, want %s", u, s, want);
+}
+
+/* RFC 3263 without NAPTR/SRV, RFC 3261 18.1.1 (maddr) and 26.2 (sips:). */
+static void test_uri_targets(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    pl_dns *dns = pl_dns_new(&loop);
+    check_uri(dns, &loop, "sip:a@192.0.2.1", PL_TP_COUNT_, "udp:192.0.2.1:5060");
+    check_uri(dns, &loop, "sip:a@192.0.2.1:5070;transport=tcp", PL_TP_COUNT_, "tcp:192.0.2.1:5070");
+    check_uri(dns, &loop, "sips:a@192.0.2.1", PL_TP_COUNT_, "tls:192.0.2.1:5061");
+    check_uri(dns, &loop, "sip:a@192.0.2.1", PL_TP_TCP, "tcp:192.0.2.1:5060");
+    check_uri(dns, &loop, "sip:a@192.0.2.1;transport=udp", PL_TP_TCP, "udp:192.0.2.1:5060");
+    check_uri(dns, &loop, "sip:a@example.invalid;maddr=192.0.2.9", PL_TP_COUNT_,
+              "udp:192.0.2.9:5060");
+    check_uri(dns, &loop, "sip:a@localhost:5999;transport=tls", PL_TP_COUNT_, "tls:127.0.0.1:5999");
+    check_uri(dns, &loop, "sip:a@[2001:db8::5]", PL_TP_COUNT_, "udp:[2001:db8::5]:5060");
+    check_uri(dns, &loop, "sips:a@192.0.2.1;transport=udp", PL_TP_COUNT_, NULL);
+    check_uri(dns, &loop, "sip:a@192.0.2.1;transport=carrier-pigeon", PL_TP_COUNT_, NULL);
+    check_uri(dns, &loop, "tel:+15551234", PL_TP_COUNT_, NULL);
+    pl_dns_free(dns);
+    uv_loop_close(&loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_localhost),
-        cmocka_unit_test(test_numeric),
-        cmocka_unit_test(test_bad_names),
-        cmocka_unit_test(test_free_pending),
+        cmocka_unit_test(test_localhost),   cmocka_unit_test(test_numeric),
+        cmocka_unit_test(test_bad_names),   cmocka_unit_test(test_free_pending),
+        cmocka_unit_test(test_uri_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
