@@ -40,6 +40,10 @@ typedef struct pl_target {
     pl_transport transport;
     socklen_t len; /* of addr: 0 when unset */
     struct sockaddr_storage addr;
+    /* The host name the address was found for, NUL-terminated, or empty:
+     * TLS sends it as SNI and checks the server's certificate against it
+     * (RFC 5922), else against the address. Not part of equality. */
+    char name[64];
 } pl_target;
 
 /*

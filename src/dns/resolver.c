@@ -42,6 +42,7 @@ typedef struct query {
     void *arg;
     uint16_t port;
     pl_transport transport;
+    char name[64];
 } query;
 
 struct pl_dns {
@@ -218,6 +219,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
                 pl_target *t = &targets[n++];
                 memset(t, 0, sizeof(*t));
                 t->transport = q->transport;
+                memcpy(t->name, q->name, sizeof(t->name));
                 memcpy(&t->addr, a->ai_addr, (size_t)a->ai_addrlen);
                 t->len = (socklen_t)a->ai_addrlen;
                 set_port(t, q->port);
@@ -273,6 +275,10 @@ int pl_dns_resolve(pl_dns *dns, const char *host, uint16_t port, pl_transport tr
     q->arg = arg;
     q->port = port;
     q->transport = transport;
+    /* Kept for TLS (SNI and the certificate check) when it fits. */
+    q->name[0] = '\0';
+    if (strlen(bare) < sizeof(q->name))
+        memcpy(q->name, bare, strlen(bare) + 1);
     struct ares_addrinfo_hints hints;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;

@@ -221,9 +221,15 @@ static int tls_start(net_conn *c, bool server)
         return PL_OK;
     }
     SSL_set_connect_state(c->ssl);
-    /* The certificate must name the address we connect to (RFC 5922 for
-     * names comes with DNS-based targets). */
     X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+    if (c->peer.name[0]) {
+        /* RFC 5922: the certificate must name the host we looked up, and
+         * the server learns it through SNI (RFC 6066). */
+        SSL_set_tlsext_host_name(c->ssl, c->peer.name);
+        X509_VERIFY_PARAM_set1_host(vp, c->peer.name, 0);
+        return PL_OK;
+    }
+    /* A numeric target: the certificate must name the address. */
     if (c->peer.addr.ss_family == AF_INET6)
         X509_VERIFY_PARAM_set1_ip(
             vp, (const unsigned char *)&((struct sockaddr_in6 *)&c->peer.addr)->sin6_addr, 16);

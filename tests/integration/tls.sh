@@ -17,17 +17,19 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$di
 cd "$dir"
 
 # A CA, and certificates it signs (subjectAltName: the address in use).
-cert() { # name ip
+cert() { # name subjectAltName
     openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -subj "/CN=$1" -out "$1.csr" 2>/dev/null
-    printf 'subjectAltName=IP:%s\n' "$2" >"$1.ext"
+    printf 'subjectAltName=%s\n' "$2" >"$1.ext"
     openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
         -extfile "$1.ext" -out "$1.pem" 2>/dev/null
 }
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -subj "/CN=Parley test CA" \
     -days 2 -out ca.pem 2>/dev/null
-cert server 127.0.0.1
-cert other 192.0.2.99
-cert client 127.0.0.1
+cert server IP:127.0.0.1
+cert other IP:192.0.2.99
+cert client IP:127.0.0.1
+cert named DNS:localhost
+cert wrongname DNS:other.example
 openssl req -x509 -newkey rsa:2048 -nodes -keyout rogue.key -subj "/CN=rogue" -days 2 \
     -out rogue.pem 2>/dev/null
 
@@ -72,6 +74,19 @@ listen l3.log --tls-cert server.pem --tls-key server.key --tls-ca ca.pem --verif
 out=$("$BIN/parley" send --transport tls --tls-ca ca.pem --tls-cert client.pem --tls-key client.key \
     OPTIONS "sip:t@127.0.0.1:$p3") && rc=0 || rc=$?
 [ "$rc" = 0 ] && ok || bad "with a client certificate: exit $rc: $out"
+
+# By name (RFC 5922, with SNI): a certificate for localhost serves
+# sips:...@localhost, but not the bare address; one for another name fails.
+p4=$(free_port)
+listen l4.log --tls-cert named.pem --tls-key named.key "tls:127.0.0.1:$p4"
+"$BIN/parley" send --tls-ca ca.pem OPTIONS "sips:t@localhost:$p4" >/dev/null 2>&1 && rc=0 || rc=$?
+[ "$rc" = 0 ] && ok || bad "certificate for localhost, sips:...@localhost: exit $rc"
+"$BIN/parley" send --tls-ca ca.pem OPTIONS "sips:t@127.0.0.1:$p4" >/dev/null 2>&1 && rc=0 || rc=$?
+[ "$rc" = 2 ] && ok || bad "certificate for localhost, bare address: exit $rc, want 2"
+p5=$(free_port)
+listen l5.log --tls-cert wrongname.pem --tls-key wrongname.key "tls:127.0.0.1:$p5"
+"$BIN/parley" send --tls-ca ca.pem OPTIONS "sips:t@localhost:$p5" >/dev/null 2>&1 && rc=0 || rc=$?
+[ "$rc" = 2 ] && ok || bad "certificate for another name: exit $rc, want 2"
 
 # tls: without a certificate is refused at once.
 "$BIN/parley" listen "tls:127.0.0.1:$(free_port)" >/dev/null 2>&1 && rc=0 || rc=$?
