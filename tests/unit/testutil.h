@@ -35,12 +35,12 @@ int tu_parse(const char *text, pl_msg *msg, pl_error *err);
 int tu_parse_opts(const char *text, pl_msg *msg, const pl_parse_opts *opts, pl_error *err);
 
 /* Assert that a pl_str equals a C string. */
-#define assert_str(s, c)                                                                          \
-    do {                                                                                          \
-        pl_str _s = (s);                                                                          \
-        const char *_c = (c);                                                                     \
-        if (!pl_str_eq(_s, pl_str_c(_c)))                                                         \
-            fail_msg("%s: got \"%.*s\", want \"%s\"", #s, (int)_s.len, _s.p ? _s.p : "", _c);   \
+#define assert_str(s, c)                                                                           \
+    do {                                                                                           \
+        pl_str _s = (s);                                                                           \
+        const char *_c = (c);                                                                      \
+        if (!pl_str_eq(_s, pl_str_c(_c)))                                                          \
+            fail_msg("%s: got \"%.*s\", want \"%s\"", #s, (int)_s.len, _s.p ? _s.p : "", _c);      \
     } while (0)
 
 #endif
