@@ -21,6 +21,17 @@ int pl__fail(pl_error *err, int code, const char *base, const char *at, const ch
 int pl__hparam_next(const char **pp, const char *end, pl_param *out, const char *base,
                     pl_error *err);
 
+/* A header parameter's meaning, for the value it belongs to. */
+typedef int (*pl__hparam_fn)(void *ctx, const pl_param *prm, const char *base, pl_error *err);
+
+/*
+ * Every "SEMI generic-param" at *pp, at most max of them (PL_ELIMIT past
+ * it, with what), each handed to fn (may be NULL). *span gets their bytes
+ * and *pp moves past them. Returns PL_OK or the error (err set).
+ */
+int pl__hparams_scan(const char **pp, const char *end, uint32_t max, const char *what,
+                     pl__hparam_fn fn, void *ctx, const char *base, pl_error *err, pl_str *span);
+
 /* One via-parm at p; returns the byte after it or NULL (err set). */
 const char *pl__via_scan(pl_via *via, const char *p, const char *end, uint32_t max_params,
                          const char *base, pl_error *err);

@@ -13,8 +13,9 @@
 #include "chars.h"
 #include "msg_int.h"
 
-static int na_param(pl_nameaddr *na, const pl_param *prm, const char *base, pl_error *err)
+static int na_param(void *ctx, const pl_param *prm, const char *base, pl_error *err)
 {
+    pl_nameaddr *na = ctx;
     pl_str n = prm->name;
     if (n.len == 3 && (memcmp(n.p, "tag", 3) == 0 || STR_IS(n, "tag"))) {
         /* An empty or doubled tag breaks dialog matching (RFC 4475, CVE-2018-14767). */
@@ -112,22 +113,9 @@ const char *pl__nameaddr_scan(pl_nameaddr *na, const char *p, const char *end, b
         pl__fail(err, PL_EPARSE, base, na->uri_raw.p + uerr.offset, uerr.reason);
         return NULL;
     }
-    const char *pstart = p;
-    uint32_t count = 0;
-    pl_param prm;
-    int rc;
-    while ((rc = pl__hparam_next(&p, end, &prm, base, err)) == 1) {
-        if (++count > max_params) {
-            pl__fail(err, PL_ELIMIT, base, prm.name.p, "too many header parameters");
-            return NULL;
-        }
-        if (na_param(na, &prm, base, err) != PL_OK)
-            return NULL;
-    }
-    if (rc < 0)
+    if (pl__hparams_scan(&p, end, max_params, "too many header parameters", na_param, na, base, err,
+                         &na->params) != PL_OK)
         return NULL;
-    na->params.p = pstart;
-    na->params.len = (size_t)(p - pstart);
     na->raw.p = start;
     na->raw.len = (size_t)(p - start);
     return p;

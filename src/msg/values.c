@@ -40,20 +40,12 @@ int pl_cseq_parse(pl_cseq *cseq, pl_str value, pl_error *err)
 static int params_tail(const char *p, const char *end, uint32_t max, const char *base,
                        pl_error *err, pl_str *params)
 {
-    const char *ps = p;
-    pl_param prm;
-    int rc;
-    uint32_t n = 0;
-    while ((rc = pl__hparam_next(&p, end, &prm, base, err)) == 1) {
-        if (++n > max)
-            return pl__fail(err, PL_ELIMIT, base, prm.name.p, "too many parameters");
-    }
-    if (rc < 0)
+    pl_str span;
+    int rc = pl__hparams_scan(&p, end, max, "too many parameters", NULL, NULL, base, err, &span);
+    if (rc != PL_OK)
         return rc;
-    if (params) {
-        params->p = ps;
-        params->len = (size_t)(p - ps);
-    }
+    if (params)
+        *params = span;
     p = skip_lws(p, end);
     if (p != end)
         return pl__fail(err, PL_EPARSE, base, p, "unexpected character after value");

@@ -47,8 +47,9 @@ static bool received_ok(pl_str v)
     return true;
 }
 
-static int via_param(pl_via *v, const pl_param *prm, const char *base, pl_error *err)
+static int via_param(void *ctx, const pl_param *prm, const char *base, pl_error *err)
 {
+    pl_via *v = ctx;
     pl_str n = prm->name;
     if (n.len == 6 && (memcmp(n.p, "branch", 6) == 0 || STR_IS(n, "branch"))) {
         if (!prm->has_value || prm->value.p[0] == '"')
@@ -141,22 +142,9 @@ const char *pl__via_scan(pl_via *v, const char *p, const char *end, uint32_t max
         v->port = (uint16_t)port;
         p = q;
     }
-    const char *pstart = p;
-    uint32_t count = 0;
-    pl_param prm;
-    int rc;
-    while ((rc = pl__hparam_next(&p, end, &prm, base, err)) == 1) {
-        if (++count > max_params) {
-            pl__fail(err, PL_ELIMIT, base, prm.name.p, "too many Via parameters");
-            return NULL;
-        }
-        if (via_param(v, &prm, base, err) != PL_OK)
-            return NULL;
-    }
-    if (rc < 0)
+    if (pl__hparams_scan(&p, end, max_params, "too many Via parameters", via_param, v, base, err,
+                         &v->params) != PL_OK)
         return NULL;
-    v->params.p = pstart;
-    v->params.len = (size_t)(p - pstart);
     v->raw.p = start;
     v->raw.len = (size_t)(p - start);
     return p;
