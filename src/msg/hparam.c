@@ -89,27 +89,6 @@ int pl__hparam_next(const char **pp, const char *end, pl_param *out, const char 
     return 1;
 }
 
-int pl__hparams_scan(const char **pp, const char *end, uint32_t max, const char *what,
-                     pl__hparam_fn fn, void *ctx, const char *base, pl_error *err, pl_str *span)
-{
-    const char *p = *pp;
-    uint32_t count = 0;
-    pl_param prm;
-    int rc;
-    while ((rc = pl__hparam_next(&p, end, &prm, base, err)) == 1) {
-        if (++count > max)
-            return pl__fail(err, PL_ELIMIT, base, prm.name.p, what);
-        if (fn && (rc = fn(ctx, &prm, base, err)) != PL_OK)
-            return rc;
-    }
-    if (rc < 0)
-        return rc;
-    span->p = *pp;
-    span->len = (size_t)(p - *pp);
-    *pp = p;
-    return PL_OK;
-}
-
 const char *pl__list_sep(const char *p, const char *end)
 {
     p = skip_lws(p, end);

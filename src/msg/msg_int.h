@@ -27,10 +27,30 @@ typedef int (*pl__hparam_fn)(void *ctx, const pl_param *prm, const char *base, p
 /*
  * Every "SEMI generic-param" at *pp, at most max of them (PL_ELIMIT past
  * it, with what), each handed to fn (may be NULL). *span gets their bytes
- * and *pp moves past them. Returns PL_OK or the error (err set).
+ * and *pp moves past them. Returns PL_OK or the error (err set). Inline, so
+ * that each caller's fn is called directly on this hot path.
  */
-int pl__hparams_scan(const char **pp, const char *end, uint32_t max, const char *what,
-                     pl__hparam_fn fn, void *ctx, const char *base, pl_error *err, pl_str *span);
+static inline int pl__hparams_scan(const char **pp, const char *end, uint32_t max, const char *what,
+                                   pl__hparam_fn fn, void *ctx, const char *base, pl_error *err,
+                                   pl_str *span)
+{
+    const char *p = *pp;
+    uint32_t count = 0;
+    pl_param prm;
+    int rc;
+    while ((rc = pl__hparam_next(&p, end, &prm, base, err)) == 1) {
+        if (++count > max)
+            return pl__fail(err, PL_ELIMIT, base, prm.name.p, what);
+        if (fn && (rc = fn(ctx, &prm, base, err)) != PL_OK)
+            return rc;
+    }
+    if (rc < 0)
+        return rc;
+    span->p = *pp;
+    span->len = (size_t)(p - *pp);
+    *pp = p;
+    return PL_OK;
+}
 
 /* One via-parm at p; returns the byte after it or NULL (err set). */
 const char *pl__via_scan(pl_via *via, const char *p, const char *end, uint32_t max_params,
