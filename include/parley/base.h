@@ -29,6 +29,9 @@ typedef enum pl_err {
     PL_ENOMEM = -5,    /* an arena or malloc ran out */
     PL_EINVAL = -6,    /* a bad argument from the caller */
     PL_ENOTFOUND = -7, /* no such element */
+    PL_ENOTSUP = -8,   /* well-formed, but something this stack does not do */
+    PL_ESTALE = -9,    /* a handle whose object is gone */
+    PL_ESTATE = -10,   /* not allowed in the object's current state */
 } pl_err;
 
 /* A short, static description of an error code. */

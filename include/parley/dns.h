@@ -51,6 +51,16 @@ int pl_dns_resolve(pl_dns *dns, const char *host, uint16_t port, pl_transport tr
 int pl_dns_resolve_uri(pl_dns *dns, const pl_uri *uri, pl_transport forced, pl_dns_cb cb,
                        void *arg);
 
+/*
+ * The same choice made at once, with no lookup: the transport into
+ * t->transport, the host (maddr or host, NUL-terminated) into host (cap
+ * bytes) and the port into *port. Returns PL_OK with t complete when the
+ * host is a numeric address, PL_ENOTFOUND when it is a name (look it up
+ * with pl_dns_resolve), or PL_EINVAL as pl_dns_resolve_uri.
+ */
+int pl_dns_uri_target(const pl_uri *uri, pl_transport forced, pl_target *t, char *host, size_t cap,
+                      uint16_t *port);
+
 #ifdef __cplusplus
 }
 #endif

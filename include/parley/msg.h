@@ -278,6 +278,10 @@ typedef struct pl_msg {
     pl_msg_limits limits;
     bool edited_start;
     bool edited_body;
+
+    /* A response made locally for the user (a 408 on timeout, a 503 on a
+     * transport failure), not one received. */
+    bool synthesized;
 } pl_msg;
 
 /*

@@ -29,6 +29,12 @@ const char *pl_err_str(int err)
         return "invalid argument";
     case PL_ENOTFOUND:
         return "not found";
+    case PL_ENOTSUP:
+        return "not supported";
+    case PL_ESTALE:
+        return "stale handle";
+    case PL_ESTATE:
+        return "not allowed in this state";
     default:
         return "unknown error";
     }

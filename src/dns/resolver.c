@@ -54,6 +54,7 @@ struct pl_dns {
     dns_sock socks[MAX_SOCKS];
     bool freeing;
     bool in_resolve; /* inside pl_dns_resolve: answers wait for the loop */
+    int closing;     /* own handles whose close callback has not run */
 };
 
 static void rearm(pl_dns *dns);
@@ -238,34 +239,51 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
     free(q);
 }
 
-int pl_dns_resolve(pl_dns *dns, const char *host, uint16_t port, pl_transport transport,
-                   pl_dns_cb cb, void *arg)
+/* Fill t's address from a numeric host (brackets allowed); false for a name. */
+static bool numeric_host(const char *host, uint16_t port, pl_transport transport, pl_target *t)
 {
     char bare[256];
-    size_t len = host ? strlen(host) : 0;
+    size_t len = strlen(host);
     if (len == 0 || len >= sizeof(bare))
-        return PL_EINVAL;
+        return false;
     if (host[0] == '[' && host[len - 1] == ']') {
         memcpy(bare, host + 1, len - 2);
         bare[len - 2] = '\0';
     } else {
         memcpy(bare, host, len + 1);
     }
-    pl_target t;
-    memset(&t, 0, sizeof(t));
-    t.transport = transport;
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&t.addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&t.addr;
+    memset(t, 0, sizeof(*t));
+    t->transport = transport;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&t->addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&t->addr;
     if (inet_pton(AF_INET, bare, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
-        t.len = sizeof(*a4);
+        t->len = sizeof(*a4);
     } else if (inet_pton(AF_INET6, bare, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
-        t.len = sizeof(*a6);
+        t->len = sizeof(*a6);
+    } else {
+        return false;
     }
-    if (t.len) {
-        set_port(&t, port);
+    set_port(t, port);
+    return true;
+}
+
+int pl_dns_resolve(pl_dns *dns, const char *host, uint16_t port, pl_transport transport,
+                   pl_dns_cb cb, void *arg)
+{
+    size_t len = host ? strlen(host) : 0;
+    if (len == 0 || len >= 256)
+        return PL_EINVAL;
+    pl_target t;
+    if (numeric_host(host, port, transport, &t))
         return defer(dns, cb, arg, PL_OK, &t, 1);
+    char bare[256];
+    if (host[0] == '[' && host[len - 1] == ']') {
+        memcpy(bare, host + 1, len - 2);
+        bare[len - 2] = '\0';
+    } else {
+        memcpy(bare, host, len + 1);
     }
     query *q = malloc(sizeof(*q));
     if (!q)
@@ -290,7 +308,8 @@ int pl_dns_resolve(pl_dns *dns, const char *host, uint16_t port, pl_transport tr
     return PL_OK;
 }
 
-int pl_dns_resolve_uri(pl_dns *dns, const pl_uri *uri, pl_transport forced, pl_dns_cb cb, void *arg)
+int pl_dns_uri_target(const pl_uri *uri, pl_transport forced, pl_target *t, char *host, size_t cap,
+                      uint16_t *port)
 {
     if (uri->scheme != PL_URI_SIP && uri->scheme != PL_URI_SIPS)
         return PL_EINVAL;
@@ -305,19 +324,41 @@ int pl_dns_resolve_uri(pl_dns *dns, const pl_uri *uri, pl_transport forced, pl_d
     }
     if (uri->scheme == PL_URI_SIPS && tp != PL_TP_TLS && tp != PL_TP_WSS)
         return PL_EINVAL; /* sips: must be secure all the way (26.2) */
-    pl_str host = uri->maddr.len ? uri->maddr : uri->host;
-    char name[256];
-    if (host.len == 0 || host.len >= sizeof(name))
+    pl_str h = uri->maddr.len ? uri->maddr : uri->host;
+    if (h.len == 0 || h.len >= cap)
         return PL_EINVAL;
-    memcpy(name, host.p, host.len);
-    name[host.len] = '\0';
-    uint16_t port = uri->port ? uri->port : (tp == PL_TP_TLS || tp == PL_TP_WSS) ? 5061 : 5060;
-    return pl_dns_resolve(dns, name, port, tp, cb, arg);
+    memcpy(host, h.p, h.len);
+    host[h.len] = '\0';
+    *port = uri->port ? uri->port : (tp == PL_TP_TLS || tp == PL_TP_WSS) ? 5061 : 5060;
+    memset(t, 0, sizeof(*t));
+    t->transport = tp;
+    return numeric_host(host, *port, tp, t) ? PL_OK : PL_ENOTFOUND;
+}
+
+int pl_dns_resolve_uri(pl_dns *dns, const pl_uri *uri, pl_transport forced, pl_dns_cb cb, void *arg)
+{
+    pl_target t;
+    char name[256];
+    uint16_t port;
+    int rc = pl_dns_uri_target(uri, forced, &t, name, sizeof(name), &port);
+    if (rc == PL_OK)
+        return defer(dns, cb, arg, PL_OK, &t, 1);
+    if (rc != PL_ENOTFOUND)
+        return rc;
+    return pl_dns_resolve(dns, name, port, t.transport, cb, arg);
 }
 
 static void on_closed(uv_handle_t *h)
 {
-    (void)h;
+    ((pl_dns *)h->data)->closing--;
+}
+
+static bool socks_closing(const pl_dns *dns)
+{
+    for (int i = 0; i < MAX_SOCKS; i++)
+        if (dns->socks[i].closing)
+            return true;
+    return false;
 }
 
 void pl_dns_free(pl_dns *dns)
@@ -341,9 +382,14 @@ void pl_dns_free(pl_dns *dns)
             uv_close((uv_handle_t *)&dns->socks[i].poll, on_poll_closed);
         }
     }
+    dns->timer.data = dns;
+    dns->idle.data = dns;
+    dns->closing = 2;
     uv_close((uv_handle_t *)&dns->timer, on_closed);
     uv_close((uv_handle_t *)&dns->idle, on_closed);
-    while (uv_run(dns->loop, UV_RUN_NOWAIT))
-        ;
+    /* Only until our own handles are closed: the loop may be shared (a
+     * pl_net's listeners keep it alive for ever). */
+    while (dns->closing > 0 || socks_closing(dns))
+        uv_run(dns->loop, UV_RUN_NOWAIT);
     free(dns);
 }

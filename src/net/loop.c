@@ -40,7 +40,10 @@ void pl__net_rearm(pl_net *net)
         uv_timer_stop(&net->wheel_timer);
         return;
     }
-    uv_timer_start(&net->wheel_timer, on_wheel_timer, next, 0);
+    /* next counts from the wheel's clock, which may lag the loop's: aim at
+     * the absolute deadline, so that re-arming again never pushes it back. */
+    uint64_t at = net->wheel.now + next, now = uv_now(net->loop);
+    uv_timer_start(&net->wheel_timer, on_wheel_timer, at > now ? at - now : 0, 0);
 }
 
 void pl__net_tick(pl_net *net)
@@ -48,6 +51,14 @@ void pl__net_tick(pl_net *net)
     uv_update_time(net->loop);
     pl_wheel_advance(&net->wheel, uv_now(net->loop));
     pl__net_rearm(net);
+}
+
+/* Code outside our callbacks (an application's timer, a posted function, a
+ * call before pl_net_run) may arm wheel timers; re-arm before every block
+ * so that none waits for an unrelated event. */
+static void on_prepare(uv_prepare_t *p)
+{
+    pl__net_rearm(p->data);
 }
 
 static void on_async(uv_async_t *a)
@@ -152,6 +163,10 @@ pl_net *pl_net_new(const pl_net_config *cfg)
     pl_wheel_init(&net->wheel, uv_now(net->loop));
     uv_timer_init(net->loop, &net->wheel_timer);
     net->wheel_timer.data = net;
+    uv_prepare_init(net->loop, &net->prepare);
+    net->prepare.data = net;
+    uv_prepare_start(&net->prepare, on_prepare);
+    uv_unref((uv_handle_t *)&net->prepare);
     uv_async_init(net->loop, &net->async, on_async);
     net->async.data = net;
     net->sender.send = net_send;
@@ -181,6 +196,7 @@ void pl_net_free(pl_net *net)
     for (size_t i = 0; i < net->nlisteners; i++)
         uv_close(&net->listeners[i].h.handle, on_closed);
     uv_close((uv_handle_t *)&net->wheel_timer, on_closed);
+    uv_close((uv_handle_t *)&net->prepare, on_closed);
     uv_close((uv_handle_t *)&net->async, on_closed);
     /* Let every close callback run. */
     uv_run(net->loop, UV_RUN_NOWAIT);
@@ -347,7 +363,16 @@ int pl_net_fd(const pl_net *net)
 
 int pl_net_timeout_ms(const pl_net *net)
 {
-    return uv_backend_timeout(net->loop);
+    /* The wheel may hold a deadline armed since the last process call. */
+    int t = uv_backend_timeout(net->loop);
+    uint64_t w = pl_wheel_next_ms(&net->wheel);
+    if (w != UINT64_MAX) {
+        uint64_t at = net->wheel.now + w, now = uv_now(net->loop);
+        w = at > now ? at - now : 0;
+        if (t < 0 || w < (uint64_t)t)
+            t = w > INT32_MAX ? INT32_MAX : (int)w;
+    }
+    return t;
 }
 
 void pl_net_process(pl_net *net)

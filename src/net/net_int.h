@@ -64,6 +64,7 @@ struct pl_net {
     bool owns_loop;
     pl_wheel wheel;
     uv_timer_t wheel_timer;
+    uv_prepare_t prepare; /* re-arms wheel_timer before the loop blocks */
     uv_async_t async;
     pthread_mutex_t post_lock;
     net_post *posts;

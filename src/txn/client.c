@@ -31,6 +31,7 @@ static void deliver_synthesized(pl_txn *t, uint16_t code)
     if (pl_msg_build_response(&resp, &t->arena, &t->req, code, PL_STR_NULL, PL_STR_NULL, NULL) ==
         PL_OK) {
         t->final_seen = true;
+        resp.synthesized = true;
         deliver(t, &resp, true);
     }
 }
