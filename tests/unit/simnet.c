@@ -162,13 +162,16 @@ size_t sim_deliver(sim_ep *ep)
     while (ep->next_deliver < ep->n) {
         /* Index, not pointer: a delivery may make either side send (realloc). */
         size_t i = ep->next_deliver++;
-        if (ep->log[i].failed || ep->log[i].dropped || !ep->peer || !ep->peer->layer)
+        if (ep->log[i].failed || ep->log[i].dropped || !ep->peer ||
+            (!ep->peer->layer && !ep->peer->receive))
             continue;
         char *b = ep->log[i].buf;
         size_t len = ep->log[i].len;
         pl_framing fr =
             pl_transport_reliable(ep->log[i].dst.transport) ? PL_FRAMING_STREAM : PL_FRAMING_DGRAM;
-        ep->last_receive_rc = pl_txn_receive(ep->peer->layer, b, len, &ep->self, fr);
+        ep->last_receive_rc = ep->peer->receive
+                                  ? ep->peer->receive(ep->peer->rx_arg, b, len, &ep->self, fr)
+                                  : pl_txn_receive(ep->peer->layer, b, len, &ep->self, fr);
         k++;
     }
     return k;

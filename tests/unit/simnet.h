@@ -40,6 +40,10 @@ struct sim_ep {
     pl_target self; /* the source address the peer sees */
     sim_ep *peer;
     pl_txn_layer *layer; /* the layer that sends through this endpoint (NULL: scripted) */
+    /* Instead of a layer: what takes the bytes delivered to this endpoint (a UA). */
+    int (*receive)(void *rx_arg, const char *buf, size_t len, const pl_target *src,
+                   pl_framing framing);
+    void *rx_arg;
 
     sim_pkt *log;
     size_t n, cap;
