@@ -1,12 +1,15 @@
 /*
  * parley - send SIP requests and answer them, from the command line.
  *
- *   parley send [options] METHOD URI     one request in a client transaction
- *   parley listen ADDRESS...             answer OPTIONS with 200, the rest with 501
+ *   parley send [options] METHOD URI     one out-of-dialog request, its responses
+ *   parley listen [--handle M=CODE] ADDRESS...   answer requests, print each
  *
- * Built on the whole stack: the message layer builds and parses, the
- * transaction layer retransmits and times out (RFC 3261 17), and the net
- * layer moves bytes over UDP or TCP on libuv.
+ * Both are thin programs over the user-agent library (parley/ua.h): send
+ * makes the request from a profile (--profile, or --user/--password and
+ * --from), edits it (-H, --body) and prints what comes back; the UA
+ * answers 401/407 from the credentials. listen installs a handler per
+ * --handle rule and lets the UA answer the rest (OPTIONS from the
+ * profile, 405, 501, 481).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +24,7 @@
 
 #include <parley/dns.h>
 #include <parley/transport.h>
-#include <parley/txn.h>
+#include <parley/ua.h>
 
 #define VERSION "0.1.0"
 
@@ -29,30 +32,39 @@ static const char *prog = "parley";
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: parley send [options] METHOD URI\n"
-            "       parley listen ADDRESS...\n"
-            "       parley --help | --version\n"
-            "\n"
-            "send: send one request in a client transaction (RFC 3261 17.1) and print\n"
-            "each response's status line (the whole message with -v).\n"
-            "  --transport udp|tcp|tls  transport (default: the URI's transport parameter,\n"
-            "                        else tls for sips:, else udp)\n"
-            "  -H 'Name: value'      add a header (repeatable)\n"
-            "  --body FILE           body from FILE ('-' for stdin)\n"
-            "  --type TYPE           Content-Type of the body (default application/sdp)\n"
-            "  --from URI            From address (default sip:parley@<local address>)\n"
-            "  -v, --verbose         print every response in full\n"
-            "  --tls-ca FILE         trust these CAs and verify the server (tls, sips:)\n"
-            "  --tls-cert FILE, --tls-key FILE   a client certificate (PEM)\n"
-            "  exit status: 0 for a 2xx final response, 1 for any other final response,\n"
-            "  2 for a timeout or transport failure, 3 for a usage or input error.\n"
-            "\n"
-            "listen: answer requests on each ADDRESS (udp:127.0.0.1:5060, tcp:[::1]:5060):\n"
-            "OPTIONS with 200 (Allow, Accept, Supported), ACK with nothing, every other\n"
-            "request with 501; one line per request on stdout. Runs until interrupted.\n"
-            "  --tls-cert FILE, --tls-key FILE   certificate and key for tls: addresses (PEM)\n"
-            "  --tls-ca FILE --verify-client     require client certificates from these CAs\n");
+    fprintf(
+        out,
+        "usage: parley send [options] METHOD URI\n"
+        "       parley listen [--handle METHOD=CODE]... ADDRESS...\n"
+        "       parley --help | --version\n"
+        "\n"
+        "send: send one request of any method through the UA library and print\n"
+        "each response's status line (the whole message with -v).\n"
+        "  --transport udp|tcp|tls  transport (default: the URI's transport parameter,\n"
+        "                        else tls for sips:, else udp)\n"
+        "  -H 'Name: value'      add a header (repeatable)\n"
+        "  --body FILE           body from FILE ('-' for stdin)\n"
+        "  --type TYPE           Content-Type of the body (default application/sdp)\n"
+        "  --from URI            From address (default sip:parley@127.0.0.1, or the profile's)\n"
+        "  --user NAME --password PW   answer 401/407 challenges (digest MD5, SHA-256,\n"
+        "                        SHA-512-256) with these credentials, for any realm\n"
+        "  --profile FILE        a UA profile (key = value lines: aor, display_name, user,\n"
+        "                        password, realm, outbound_proxy, route, user_agent...;\n"
+        "                        see docs/ua.md)\n"
+        "  -v, --verbose         print every response in full\n"
+        "  --tls-ca FILE         trust these CAs and verify the server (tls, sips:)\n"
+        "  --tls-cert FILE, --tls-key FILE   a client certificate (PEM)\n"
+        "  exit status: 0 for a 2xx final response, 1 for any other final response,\n"
+        "  2 for a timeout or transport failure, 3 for a usage or input error.\n"
+        "\n"
+        "listen: answer requests on each ADDRESS (udp:127.0.0.1:5060, tcp:[::1]:5060,\n"
+        "tls:127.0.0.1:5061) and print one line per request on stdout:\n"
+        "'SOURCE METHOD REQUEST-URI Call-ID: ID -> CODE'. Runs until interrupted.\n"
+        "  --handle METHOD=CODE  answer METHOD with CODE (200-699; repeatable)\n"
+        "  Without a rule: OPTIONS 200 with Allow, Accept and Supported; BYE, PRACK and\n"
+        "  UPDATE 481; other known methods 405 with Allow; unknown methods 501.\n"
+        "  --tls-cert FILE, --tls-key FILE   certificate and key for tls: addresses (PEM)\n"
+        "  --tls-ca FILE --verify-client     require client certificates from these CAs\n");
 }
 
 /* ---- TLS options, for both commands */
@@ -82,27 +94,9 @@ static bool tls_option(int argc, char **argv, int *i, tls_opts *t)
     return true;
 }
 
-static void tls_apply(const tls_opts *t, pl_net_config *c)
-{
-    c->tls_cert = t->cert;
-    c->tls_key = t->key;
-    c->tls_ca = t->ca;
-    c->tls_verify_client = t->verify_client;
-}
-
 static tls_opts TLS;
 
-/* ---- send */
-
-typedef struct send_state {
-    pl_net *net;
-    bool verbose;
-    int exit_code;
-    size_t received;
-} send_state;
-
-static send_state S;
-static pl_txn_layer *layer;
+/* ---- helpers */
 
 static void print_msg(const pl_msg *m, bool full)
 {
@@ -118,63 +112,6 @@ static void print_msg(const pl_msg *m, bool full)
     fputs("\n", stdout);
 }
 
-static void on_response(pl_txn *ct, const pl_msg *resp, bool final, void *arg)
-{
-    (void)ct;
-    (void)arg;
-    print_msg(resp, S.verbose);
-    fflush(stdout);
-    if (!final)
-        return;
-    if (S.received == 0 && (resp->status == 408 || resp->status == 503)) {
-        fprintf(stderr, "%s: %s\n", prog,
-                resp->status == 408 ? "no answer (timeout)" : "transport failure");
-        S.exit_code = 2;
-    } else {
-        S.exit_code = resp->status < 300 ? 0 : 1;
-    }
-    pl_net_stop(S.net);
-}
-
-static void on_net_message(pl_net *net, const char *buf, size_t len, const pl_target *src,
-                           pl_framing framing, void *user)
-{
-    (void)net;
-    (void)user;
-    S.received++;
-    pl_txn_receive(layer, buf, len, src, framing);
-}
-
-static void on_unreachable(pl_net *net, const pl_target *dst, void *user)
-{
-    (void)net;
-    (void)user;
-    pl_txn_transport_error(layer, dst);
-}
-
-static void on_stray(pl_txn_layer *l, const pl_msg *m, const pl_target *src, void *user)
-{
-    (void)l;
-    (void)m;
-    (void)src;
-    (void)user;
-}
-
-static void on_send_request(pl_txn_layer *l, pl_txn *st, const pl_msg *req, const pl_target *src,
-                            void *user)
-{
-    (void)src;
-    (void)user;
-    pl_arena *a = &(pl_arena){0};
-    pl_arena_init(a, NULL, 0, 0);
-    pl_msg resp;
-    if (pl_msg_build_response(&resp, a, req, 501, PL_STR_NULL, PL_STR_NULL, NULL) == PL_OK)
-        pl_txn_respond(st, &resp);
-    pl_arena_free(a);
-    (void)l;
-}
-
-/* The local address the kernel would use to reach dst. */
 static int local_ip_for(const pl_target *dst, char *ip, size_t cap)
 {
     int fd = socket(dst->addr.ss_family, SOCK_DGRAM, 0);
@@ -257,11 +194,71 @@ static int resolve(const pl_uri *uri, pl_transport forced, pl_target *out)
     return lk.status;
 }
 
+/* ---- send, through the UA library (parley/ua.h) */
+
+static struct {
+    bool verbose;
+    int exit_code;
+    pl_ua *ua;
+} U;
+
+static void ua_final(pl_ua *ua, pl_ua_client req, const pl_msg *resp, void *app)
+{
+    (void)req;
+    (void)app;
+    print_msg(resp, U.verbose);
+    fflush(stdout);
+    if (resp->synthesized && (resp->status == 408 || resp->status == 503)) {
+        fprintf(stderr, "%s: %s\n", prog,
+                resp->status == 408 ? "no answer (timeout)" : "transport failure");
+        U.exit_code = 2;
+    } else {
+        U.exit_code = resp->status < 300 ? 0 : 1;
+    }
+    pl_ua_stop(ua);
+}
+
+static void ua_provisional(pl_ua *ua, pl_ua_client req, const pl_msg *resp, void *app)
+{
+    (void)ua;
+    (void)req;
+    (void)app;
+    print_msg(resp, U.verbose);
+    fflush(stdout);
+}
+
+static void ua_log(pl_ua_log_level level, pl_str call_id, const char *line, void *user)
+{
+    (void)user;
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    if (call_id.len)
+        fprintf(stderr, "%s: %s: call-id %.*s: %s\n", prog, names[level], (int)call_id.len,
+                call_id.p, line);
+    else
+        fprintf(stderr, "%s: %s: %s\n", prog, names[level], line);
+}
+
+/* Listen on an ephemeral UDP port of the address that reaches the target. */
+static int listen_for(pl_ua *ua, const pl_uri *uri, pl_transport forced)
+{
+    pl_target dst;
+    int rc = resolve(uri, forced, &dst);
+    if (rc != PL_OK)
+        return rc;
+    char ip[64], addr[128];
+    if (local_ip_for(&dst, ip, sizeof(ip)) != 0)
+        return PL_ENOTFOUND;
+    bool v6 = dst.addr.ss_family == AF_INET6;
+    snprintf(addr, sizeof(addr), v6 ? "udp:[%s]:0" : "udp:%s:0", ip);
+    return pl_ua_listen(ua, addr);
+}
+
 static int cmd_send(int argc, char **argv)
 {
     const char *transport = NULL, *body_path = NULL, *type = "application/sdp", *from = NULL;
-    pl_str extra[64];
-    size_t n_extra = 0;
+    const char *user = NULL, *password = NULL, *profile_path = NULL;
+    const char *hdrs[32];
+    size_t nh = 0;
     const char *pos[2];
     int npos = 0;
     for (int i = 0; i < argc; i++) {
@@ -277,7 +274,7 @@ static int cmd_send(int argc, char **argv)
         if (tls_option(argc, argv, &i, &TLS)) {
             continue;
         } else if (strcmp(o, "-v") == 0 || strcmp(o, "--verbose") == 0) {
-            S.verbose = true;
+            U.verbose = true;
         } else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -289,14 +286,19 @@ static int cmd_send(int argc, char **argv)
             type = argv[++i];
         } else if (i + 1 < argc && strcmp(o, "--from") == 0) {
             from = argv[++i];
+        } else if (i + 1 < argc && strcmp(o, "--user") == 0) {
+            user = argv[++i];
+        } else if (i + 1 < argc && strcmp(o, "--password") == 0) {
+            password = argv[++i];
+        } else if (i + 1 < argc && strcmp(o, "--profile") == 0) {
+            profile_path = argv[++i];
         } else if (i + 1 < argc && strcmp(o, "-H") == 0) {
             const char *h = argv[++i], *colon = strchr(h, ':');
-            if (!colon || colon == h || n_extra + 2 > sizeof(extra) / sizeof(extra[0])) {
+            if (!colon || colon == h || nh == sizeof(hdrs) / sizeof(hdrs[0])) {
                 fprintf(stderr, "%s: bad header '%s' (want 'Name: value')\n", prog, h);
                 return 3;
             }
-            extra[n_extra++] = (pl_str){h, (size_t)(colon - h)};
-            extra[n_extra++] = pl_str_trim(pl_str_c(colon + 1));
+            hdrs[nh++] = h;
         } else {
             fprintf(stderr, "%s: unknown option %s (see parley --help)\n", prog, o);
             return 3;
@@ -306,9 +308,13 @@ static int cmd_send(int argc, char **argv)
         usage(stderr);
         return 3;
     }
+    if ((user == NULL) != (password == NULL)) {
+        fprintf(stderr, "%s: --user and --password go together\n", prog);
+        return 3;
+    }
     const char *method = pos[0], *uri_s = pos[1];
     pl_uri uri;
-    pl_error err;
+    pl_error err = {0, 0, NULL};
     if (pl_uri_parse(&uri, pl_str_c(uri_s), &err) != PL_OK ||
         (uri.scheme != PL_URI_SIP && uri.scheme != PL_URI_SIPS)) {
         fprintf(stderr, "%s: bad SIP URI '%s': %s\n", prog, uri_s,
@@ -316,163 +322,164 @@ static int cmd_send(int argc, char **argv)
         return 3;
     }
     pl_transport forced = PL_TP_COUNT_;
-    if (transport && !pl_transport_from_str(pl_str_c(transport), &forced)) {
-        fprintf(stderr, "%s: unknown transport %s\n", prog, transport);
+    if (transport && (!pl_transport_from_str(pl_str_c(transport), &forced) ||
+                      (forced != PL_TP_UDP && forced != PL_TP_TCP && forced != PL_TP_TLS))) {
+        fprintf(stderr, "%s: unknown transport %s (udp, tcp or tls)\n", prog, transport);
         return 3;
     }
-    pl_target dst;
-    int drc = resolve(&uri, forced, &dst);
-    if (drc != PL_OK) {
-        fprintf(stderr, "%s: cannot resolve %.*s: %s\n", prog, (int)uri.host.len, uri.host.p,
-                drc == PL_ENOTFOUND ? "no address found"
-                : drc == PL_EINVAL  ? "no usable transport (udp, tcp or tls; sips: needs tls)"
-                                    : pl_err_str(drc));
-        return drc == PL_EINVAL ? 3 : 2;
+    /* --transport becomes the URI's transport parameter, unless it names one. */
+    char target[1024];
+    if (forced != PL_TP_COUNT_ && !uri.transport.len && uri.scheme == PL_URI_SIP &&
+        !uri.headers.len) {
+        char tp[8];
+        snprintf(tp, sizeof(tp), "%s", pl_transport_name(forced));
+        for (char *c = tp; *c; c++)
+            *c = (char)(*c | 0x20);
+        /* Angle brackets: in an addr-spec, ";transport" would be a To parameter (20.10). */
+        snprintf(target, sizeof(target), "<%s;transport=%s>", uri_s, tp);
+    } else {
+        snprintf(target, sizeof(target), "<%s>", uri_s); /* a URI, parameters and all */
     }
-    if (dst.transport != PL_TP_UDP && dst.transport != PL_TP_TCP && dst.transport != PL_TP_TLS) {
-        fprintf(stderr, "%s: transport %s: udp, tcp and tls only for now\n", prog,
-                pl_transport_name(dst.transport));
+    pl_ua_profile *prof = pl_ua_profile_new(NULL);
+    if (!prof)
+        return 2;
+    int rc = PL_OK;
+    if (profile_path && (rc = pl_ua_profile_load(prof, profile_path, &err)) != PL_OK) {
+        fprintf(stderr, "%s: %s:%zu: %s\n", prog, profile_path, err.offset,
+                err.reason ? err.reason : "cannot read");
+        pl_ua_profile_free(prof);
         return 3;
     }
-    char tp[8];
-    snprintf(tp, sizeof(tp), "%s", pl_transport_name(dst.transport));
-    for (char *c = tp; *c; c++)
-        *c = (char)(*c | 0x20);
-    char target_s[128];
-    pl_target_print(&dst, target_s, sizeof(target_s));
-    char ip[64];
-    if (local_ip_for(&dst, ip, sizeof(ip)) != 0) {
-        fprintf(stderr, "%s: no route to %s\n", prog, target_s);
+    if (user && pl_ua_profile_add_credential(prof, NULL, user, password) != PL_OK) {
+        fprintf(stderr, "%s: bad --user or --password\n", prog);
+        pl_ua_profile_free(prof);
+        return 3;
+    }
+    char aor[300];
+    if (from || !pl_ua_profile_aor(prof)) {
+        if (from) {
+            pl_nameaddr na;
+            if (pl_nameaddr_parse(&na, pl_str_c(from), 16, NULL) != PL_OK) {
+                fprintf(stderr, "%s: bad --from '%s'\n", prog, from);
+                pl_ua_profile_free(prof);
+                return 3;
+            }
+            snprintf(aor, sizeof(aor), "%.*s", (int)na.uri_raw.len, na.uri_raw.p);
+        } else {
+            snprintf(aor, sizeof(aor), "sip:%s@%s", user ? user : "parley",
+                     uri.host_type == PL_HOST_NAME ? "localhost" : "127.0.0.1");
+        }
+        if (pl_ua_profile_set_aor(prof, aor) != PL_OK) {
+            fprintf(stderr, "%s: bad From address '%s'\n", prog, aor);
+            pl_ua_profile_free(prof);
+            return 3;
+        }
+    }
+    pl_ua_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.master = prof;
+    cfg.tls_cert = TLS.cert;
+    cfg.tls_key = TLS.key;
+    cfg.tls_ca = TLS.ca;
+    cfg.log = ua_log;
+    U.ua = pl_ua_new(&cfg);
+    if (!U.ua) {
+        pl_ua_profile_free(prof);
         return 2;
     }
-    pl_net_config ncfg = {0};
-    tls_apply(&TLS, &ncfg);
-    ncfg.on_message = on_net_message;
-    ncfg.on_unreachable = on_unreachable;
-    S.net = pl_net_new(&ncfg);
-    if (!S.net)
-        return 2;
-    bool v6 = dst.addr.ss_family == AF_INET6;
-    char listen_s[128];
-    snprintf(listen_s, sizeof(listen_s), v6 ? "udp:[%s]:0" : "udp:%s:0", ip);
-    pl_target local;
-    if (pl_net_listen(S.net, listen_s) != PL_OK || pl_net_listen_target(S.net, 0, &local) != 0) {
-        fprintf(stderr, "%s: cannot open a UDP socket on %s\n", prog, ip);
-        pl_net_free(S.net);
-        return 2;
+    rc = listen_for(U.ua, &uri, forced);
+    if (rc != PL_OK) {
+        fprintf(stderr, "%s: cannot reach %.*s: %s\n", prog, (int)uri.host.len, uri.host.p,
+                rc == PL_ENOTFOUND ? "no address found, or no route" : pl_err_str(rc));
+        pl_ua_free(U.ua);
+        pl_ua_profile_free(prof);
+        return rc == PL_EINVAL ? 3 : 2;
     }
-    pl_txn_config tcfg = {0};
-    tcfg.wheel = pl_net_wheel(S.net);
-    tcfg.sender = pl_net_sender(S.net);
-    tcfg.on_request = on_send_request;
-    tcfg.on_stray = on_stray;
-    layer = pl_txn_layer_new(&tcfg);
-
-    char sent_by[96], contact[160], from_buf[160];
-    snprintf(sent_by, sizeof(sent_by), v6 ? "[%s]:%u" : "%s:%u", ip, pl_target_port(&local));
-    snprintf(contact, sizeof(contact), "<sip:parley@%s;transport=%s>", sent_by, tp);
-    snprintf(from_buf, sizeof(from_buf), "<sip:parley@%s>", v6 ? sent_by : ip);
+    pl_ua_handler h = {NULL, ua_provisional, ua_final, ua_final, NULL};
+    pl_ua_set_handler(U.ua, method, &h, NULL);
+    pl_ua_client c;
+    rc = pl_ua_request_new(U.ua, NULL, method, target, NULL, NULL, &c);
+    pl_msg *m = rc == PL_OK ? pl_ua_request_msg(U.ua, c) : NULL;
+    for (size_t i = 0; m && rc == PL_OK && i < nh; i++) {
+        const char *colon = strchr(hdrs[i], ':');
+        rc = pl_msg_hdr_append(m, (pl_str){hdrs[i], (size_t)(colon - hdrs[i])},
+                               pl_str_trim(pl_str_c(colon + 1)));
+    }
     size_t body_len = 0;
     char *body = NULL;
-    if (body_path && !(body = read_all(body_path, &body_len))) {
-        fprintf(stderr, "%s: cannot read %s: %s\n", prog, body_path, strerror(errno));
-        pl_txn_layer_free(layer);
-        pl_net_free(S.net);
-        return 3;
+    if (m && rc == PL_OK && body_path) {
+        if (!(body = read_all(body_path, &body_len))) {
+            fprintf(stderr, "%s: cannot read %s: %s\n", prog, body_path, strerror(errno));
+            rc = PL_ENOTFOUND;
+        } else {
+            rc = pl_msg_set_body(m, pl_str_c(type), (pl_str){body, body_len});
+        }
     }
-    char via_tp[8];
-    snprintf(via_tp, sizeof(via_tp), "%s", pl_transport_name(dst.transport));
-    pl_request_spec spec = {0};
-    spec.method = pl_str_c(method);
-    spec.ruri = pl_str_c(uri_s);
-    spec.from = from ? pl_str_c(from) : pl_str_c(from_buf);
-    char to_buf[1024];
-    snprintf(to_buf, sizeof(to_buf), "<%s>", uri_s); /* 20.10: ';' only inside <> */
-    spec.to = pl_str_c(to_buf);
-    spec.via_transport = pl_str_c(via_tp);
-    spec.via_sent_by = pl_str_c(sent_by);
-    spec.contact = pl_str_c(contact);
-    spec.extra = extra;
-    spec.n_extra = n_extra / 2;
-    if (body) {
-        spec.content_type = pl_str_c(type);
-        spec.body = (pl_str){body, body_len};
-    }
-    pl_arena arena;
-    pl_arena_init(&arena, NULL, 0, 0);
-    pl_msg req;
-    int rc = pl_msg_build_request(&req, &arena, &spec, &err);
-    if (rc == PL_OK)
-        rc = pl_txn_client_start(layer, &req, &dst, on_response, NULL, NULL);
-    if (rc != PL_OK) {
-        fprintf(stderr, "%s: cannot build the request: %s\n", prog,
-                rc == PL_EINVAL ? "invalid method or header" : (err.reason ? err.reason : "?"));
-        S.exit_code = 3;
+    if (rc == PL_OK && m) {
+        U.exit_code = 2;
+        pl_ua_request_send(U.ua, c);
+        pl_ua_run(U.ua);
     } else {
-        S.exit_code = 2;
-        pl_net_run(S.net);
+        if (rc != PL_ENOTFOUND)
+            fprintf(stderr, "%s: cannot build the request: %s\n", prog,
+                    rc == PL_EINVAL ? "invalid method, URI or header" : pl_err_str(rc));
+        U.exit_code = 3;
     }
-    pl_arena_free(&arena);
     free(body);
-    pl_txn_layer_free(layer);
-    pl_net_free(S.net);
-    return S.exit_code;
+    pl_ua_free(U.ua);
+    pl_ua_profile_free(prof);
+    return U.exit_code;
 }
 
-/* ---- listen */
+/* ---- listen, through the UA library */
 
-static pl_net *listen_net;
+typedef struct handle_rule {
+    char method[32];
+    uint16_t code;
+} handle_rule;
 
-static void on_listen_message(pl_net *net, const char *buf, size_t len, const pl_target *src,
-                              pl_framing framing, void *user)
+static struct {
+    pl_ua *ua;
+    handle_rule rules[32];
+    size_t nrules;
+} L;
+
+static void print_request(const pl_msg *req, const pl_target *src, uint16_t code)
 {
-    (void)net;
-    (void)user;
-    pl_txn_receive(layer, buf, len, src, framing);
-}
-
-static void on_listen_request(pl_txn_layer *l, pl_txn *st, const pl_msg *req, const pl_target *src,
-                              void *user)
-{
-    (void)l;
-    (void)user;
-    char from[96];
-    pl_target_print(src, from, sizeof(from));
-    uint16_t code =
-        req->method_id == PL_METHOD_OPTIONS || req->method_id == PL_METHOD_CANCEL ? 200 : 501;
+    char from[96] = "?";
+    if (src)
+        pl_target_print(src, from, sizeof(from));
     printf("%s %.*s %.*s Call-ID: %.*s -> %u\n", from, (int)req->method.len, req->method.p,
            (int)req->ruri_raw.len, req->ruri_raw.p, (int)req->call_id.len, req->call_id.p, code);
     fflush(stdout);
-    pl_arena arena;
-    pl_arena_init(&arena, NULL, 0, 0);
-    pl_msg resp;
-    if (pl_msg_build_response(&resp, &arena, req, code, PL_STR_NULL, PL_STR_NULL, NULL) == PL_OK) {
-        if (req->method_id == PL_METHOD_OPTIONS) {
-            /* RFC 3261 11.2: what this UA can do. */
-            int32_t cl = pl_msg_hdr_find(&resp, PL_HDR_CONTENT_LENGTH, 0);
-            uint32_t at = cl < 0 ? resp.hdr_count : (uint32_t)cl;
-            pl_msg_hdr_insert(&resp, at++, PL_STR_LIT("Allow"), PL_STR_LIT("OPTIONS, ACK, CANCEL"));
-            pl_msg_hdr_insert(&resp, at++, PL_STR_LIT("Accept"), PL_STR_LIT("application/sdp"));
-            pl_msg_hdr_insert(&resp, at, PL_STR_LIT("Supported"), PL_STR_LIT(""));
-        }
-        pl_txn_respond(st, &resp);
-    }
-    pl_arena_free(&arena);
 }
 
-static void on_listen_stray(pl_txn_layer *l, const pl_msg *m, const pl_target *src, void *user)
+static void listen_request(pl_ua *ua, pl_ua_server srv, const pl_msg *req, void *app)
 {
-    (void)l;
-    (void)src;
+    handle_rule *r = app;
+    print_request(req, pl_ua_server_source(ua, srv), r->code);
+    if (req->method_id == PL_METHOD_OPTIONS && r->code == 200)
+        pl_ua_server_answer_options(ua, srv);
+    else if (r->code < 300)
+        pl_ua_server_accept(ua, srv, r->code);
+    else
+        pl_ua_server_reject(ua, srv, r->code, NULL);
+}
+
+/* What the UA answers by itself (OPTIONS, 405, 501...) is printed too. */
+static void listen_auto(pl_ua *ua, const pl_msg *req, const pl_target *src, uint16_t code,
+                        void *user)
+{
+    (void)ua;
     (void)user;
-    (void)m; /* ACKs for 2xx and stray responses: nothing to do */
+    print_request(req, src, code);
 }
 
 static void on_signal(uv_signal_t *h, int sig)
 {
     (void)sig;
     uv_signal_stop(h);
-    pl_net_stop(listen_net);
+    pl_ua_stop(L.ua);
 }
 
 static int cmd_listen(int argc, char **argv)
@@ -486,6 +493,22 @@ static int cmd_listen(int argc, char **argv)
         }
         if (tls_option(argc, argv, &i, &TLS))
             continue;
+        if (strcmp(argv[i], "--handle") == 0 && i + 1 < argc) {
+            const char *r = argv[++i], *eq = strchr(r, '=');
+            char *end = NULL;
+            unsigned long code = eq ? strtoul(eq + 1, &end, 10) : 0;
+            if (!eq || eq == r || (size_t)(eq - r) >= sizeof(L.rules[0].method) || !end || *end ||
+                code < 200 || code > 699 || L.nrules == 32) {
+                fprintf(stderr, "%s: bad --handle '%s' (want METHOD=CODE, CODE 200-699)\n", prog,
+                        r);
+                return 3;
+            }
+            handle_rule *h = &L.rules[L.nrules++];
+            memcpy(h->method, r, (size_t)(eq - r));
+            h->method[eq - r] = '\0';
+            h->code = (uint16_t)code;
+            continue;
+        }
         if (argv[i][0] == '-' || naddr == 16) {
             fprintf(stderr, "%s: unknown option or too many addresses: %s\n", prog, argv[i]);
             return 3;
@@ -496,46 +519,64 @@ static int cmd_listen(int argc, char **argv)
         usage(stderr);
         return 3;
     }
-    pl_net_config ncfg = {0};
-    tls_apply(&TLS, &ncfg);
-    ncfg.on_message = on_listen_message;
-    listen_net = pl_net_new(&ncfg);
-    if (!listen_net)
+    pl_ua_profile *prof = pl_ua_profile_new(NULL);
+    if (!prof)
         return 2;
+    pl_ua_profile_set_aor(prof, "sip:parley@localhost");
+    pl_ua_profile_set_user_agent(prof, "parley/" VERSION);
+    pl_ua_profile_add_mime_type(prof, "application/sdp");
+    pl_ua_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.master = prof;
+    cfg.tls_cert = TLS.cert;
+    cfg.tls_key = TLS.key;
+    cfg.tls_ca = TLS.ca;
+    cfg.tls_verify_client = TLS.verify_client;
+    cfg.log = ua_log;
+    cfg.on_auto_answer = listen_auto;
+    L.ua = pl_ua_new(&cfg);
+    if (!L.ua) {
+        pl_ua_profile_free(prof);
+        return 2;
+    }
+    for (size_t i = 0; i < L.nrules; i++) {
+        pl_ua_handler h = {listen_request, NULL, NULL, NULL, NULL};
+        if (pl_ua_set_handler(L.ua, L.rules[i].method, &h, &L.rules[i]) != PL_OK) {
+            fprintf(stderr, "%s: bad method in --handle: %s\n", prog, L.rules[i].method);
+            pl_ua_free(L.ua);
+            pl_ua_profile_free(prof);
+            return 3;
+        }
+    }
+    pl_net *net = pl_ua_net(L.ua);
     for (int i = 0; i < naddr; i++) {
-        int rc = pl_net_listen(listen_net, addrs[i]);
+        int rc = pl_ua_listen(L.ua, addrs[i]);
         if (rc != PL_OK) {
             fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, addrs[i],
                     rc < -100 ? uv_strerror(rc)
                               : "bad address (udp:IP:PORT, tcp:IP:PORT, or tls:IP:PORT with "
                                 "--tls-cert and --tls-key)");
-            pl_net_free(listen_net);
+            pl_ua_free(L.ua);
+            pl_ua_profile_free(prof);
             return 2;
         }
         pl_target t;
         char s[96];
-        pl_net_listen_target(listen_net, (size_t)i, &t);
+        pl_net_listen_target(net, (size_t)i, &t);
         pl_target_print(&t, s, sizeof(s));
         printf("listening on %s\n", s);
     }
     fflush(stdout);
-    pl_txn_config tcfg = {0};
-    tcfg.wheel = pl_net_wheel(listen_net);
-    tcfg.sender = pl_net_sender(listen_net);
-    tcfg.on_request = on_listen_request;
-    tcfg.on_stray = on_listen_stray;
-    tcfg.detect_merged = true;
-    layer = pl_txn_layer_new(&tcfg);
     uv_signal_t sigint, sigterm;
-    uv_signal_init(pl_net_loop(listen_net), &sigint);
-    uv_signal_init(pl_net_loop(listen_net), &sigterm);
+    uv_signal_init(pl_net_loop(net), &sigint);
+    uv_signal_init(pl_net_loop(net), &sigterm);
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_signal_start(&sigterm, on_signal, SIGTERM);
-    pl_net_run(listen_net);
+    pl_ua_run(L.ua);
     uv_close((uv_handle_t *)&sigint, NULL);
     uv_close((uv_handle_t *)&sigterm, NULL);
-    pl_txn_layer_free(layer);
-    pl_net_free(listen_net);
+    pl_ua_free(L.ua);
+    pl_ua_profile_free(prof);
     return 0;
 }
 

@@ -19,9 +19,10 @@
 #  3. Kamailio as a stateful proxy (t_relay) in front of `parley listen`: the
 #     request names the next hop in X-Parley-Next, Kamailio rewrites the
 #     Request-URI to it. OPTIONS comes back 200 from the listener (exit 0),
-#     MESSAGE and INVITE 501 (exit 1, Parley ACKs the relayed 501 to
-#     Kamailio); the listener logs each request as coming from Kamailio's
-#     port (Kamailio reuses its listening port for TCP connections).
+#     MESSAGE and INVITE 405, known methods with no handler (exit 1; Parley
+#     ACKs the relayed 405 to Kamailio); the listener logs each request as
+#     coming from Kamailio's port (Kamailio reuses its listening port for
+#     TCP connections).
 set -euo pipefail
 BIN=${PARLEY_BIN:-build/bin}
 SRC=${PARLEY_SRC:-.}
@@ -211,7 +212,9 @@ for tp in udp tcp; do
     inv=$(kline "PARLEY-REQ INVITE" "callid=$cid ")
     [ -n "$inv" ] && ok || bad "$tp INVITE: Kamailio did not log Call-ID '$cid'"
     expect "$tp INVITE branch at Kamailio" "$(kfield "$inv" branch)" "$branch"
-    expect "$tp INVITE Via at Kamailio" "$(kfield "$inv" via)" "$via"
+    # The 486's Via is the INVITE's, with what Kamailio stamped (RFC 3581 rport, received).
+    expect "$tp INVITE Via at Kamailio" "$(kfield "$inv" via)" \
+        "$(sed -E 's/;rport=[0-9]+/;rport/; s/;received=[^;]*//' <<<"$via")"
     if kwait "PARLEY-ACK matched=" "callid=$cid"; then
         ok
         ack=$(kline "PARLEY-ACK proto=" "callid=$cid ")
@@ -276,31 +279,31 @@ EOF
 
     send --transport $tp -H "X-Parley-Next: $next" MESSAGE "sip:listener@127.0.0.1:$kport"
     expect "$tp proxied MESSAGE exit" "$rc" 1
-    expect "$tp proxied MESSAGE status" "$out" "SIP/2.0 501 Not Implemented"
+    expect "$tp proxied MESSAGE status" "$out" "SIP/2.0 405 Method Not Allowed"
     line=$(grep -F " MESSAGE $next " "$llog" | tail -1 || true)
     case "$line" in
-    "$tp:127.0.0.1:$kport MESSAGE $next Call-ID: "*" -> 501") ok ;;
+    "$tp:127.0.0.1:$kport MESSAGE $next Call-ID: "*" -> 405") ok ;;
     *) bad "$tp listener line for the proxied MESSAGE: '$line'" ;;
     esac
 
-    # An INVITE through Kamailio: the listener's 501 comes back through it,
-    # Kamailio ACKs the 501 to the listener itself, Parley ACKs it to Kamailio.
+    # An INVITE through Kamailio: the listener's 405 comes back through it,
+    # Kamailio ACKs the 405 to the listener itself, Parley ACKs it to Kamailio.
     send --transport $tp -v -H "X-Parley-Next: $next" INVITE "sip:listener@127.0.0.1:$kport"
     expect "$tp proxied INVITE exit" "$rc" 1
-    expect "$tp proxied INVITE status" "$(head -1 <<<"$out")" "SIP/2.0 501 Not Implemented"
+    expect "$tp proxied INVITE status" "$(head -1 <<<"$out")" "SIP/2.0 405 Method Not Allowed"
     grep -q "^SIP/2.0 100 " <<<"$all" && ok || bad "$tp proxied INVITE: Kamailio's 100 Trying not printed: $all"
     cid=$(hdr Call-ID)
     ttag=$(param "$(hdr To)" tag)
     line=$(grep -F "Call-ID: $cid " "$llog" || true)
-    expect "$tp listener line for the proxied INVITE" "$line" "$tp:127.0.0.1:$kport INVITE $next Call-ID: $cid -> 501"
+    expect "$tp listener line for the proxied INVITE" "$line" "$tp:127.0.0.1:$kport INVITE $next Call-ID: $cid -> 405"
     if kwait "PARLEY-ACK matched=" "callid=$cid"; then
         ack=$(kline "PARLEY-ACK proto=" "callid=$cid ")
-        expect "$tp ACK of the proxied 501: To tag" "$(kfield "$ack" ttag)" "$ttag"
-        expect "$tp ACK of the proxied 501: branch" "$(kfield "$ack" branch)" "$(param "$(hdr Via)" branch)"
+        expect "$tp ACK of the proxied 405: To tag" "$(kfield "$ack" ttag)" "$ttag"
+        expect "$tp ACK of the proxied 405: branch" "$(kfield "$ack" branch)" "$(param "$(hdr Via)" branch)"
         [ -n "$(kline "PARLEY-ACK matched=yes" "callid=$cid")" ] && ok ||
-            bad "$tp ACK of the proxied 501 not matched to Kamailio's INVITE transaction"
+            bad "$tp ACK of the proxied 405 not matched to Kamailio's INVITE transaction"
     else
-        bad "$tp proxied INVITE: no ACK for the 501 reached Kamailio (Call-ID $cid)"
+        bad "$tp proxied INVITE: no ACK for the 405 reached Kamailio (Call-ID $cid)"
     fi
 done
 
