@@ -12,7 +12,7 @@ command -v sip-options >/dev/null || { echo "sip-options missing (scripts/bootst
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
-"$BIN/parley" listen "udp:127.0.0.1:$port" "tcp:127.0.0.1:$port" >"$log" 2>&1 &
+"$BIN/parley" listen --handle MESSAGE=200 "udp:127.0.0.1:$port" "tcp:127.0.0.1:$port" >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 100); do grep -q "listening on tcp" "$log" && break; sleep 0.05; done
@@ -22,7 +22,7 @@ for tp in udp tcp; do
         "sip:probe@127.0.0.1:$port;transport=$tp" 2>&1) && rc=0 || rc=$?
     [ "$rc" = 0 ] && ok || bad "$tp: sip-options exit $rc: $out"
     grep -q "^SIP/2.0 200 OK" <<<"$out" && ok || bad "$tp: no 200 in: $out"
-    for h in "Allow: OPTIONS, ACK, CANCEL" "Accept: application/sdp" "Supported:"; do
+    for h in "Allow: OPTIONS, ACK, CANCEL, MESSAGE" "Accept: application/sdp" "Supported:" "Server: parley/"; do
         grep -q "^$h" <<<"$out" && ok || bad "$tp: no '$h' in: $out"
     done
 done
