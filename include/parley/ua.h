@@ -173,6 +173,7 @@ pl_ua *pl_ua_new(const pl_ua_config *cfg);
 /*
  * Answer every pending server request (503), abandon every client request,
  * run every app_free, close the transports and free. No callback runs.
+ * Not from inside a callback of this UA: stop the loop, then free.
  */
 void pl_ua_free(pl_ua *ua);
 
@@ -228,7 +229,8 @@ pl_msg *pl_ua_request_msg(pl_ua *ua, pl_ua_client req);
  */
 int pl_ua_request_send(pl_ua *ua, pl_ua_client req);
 /* Stop: no more callbacks; app_free runs now. The transaction runs out
- * locally (RFC 3261 9.1; no CANCEL is sent for an INVITE yet). */
+ * locally (RFC 3261 9.1; no CANCEL is sent for an INVITE yet). PL_ESTATE
+ * from inside the request's final callback (it ends when that returns). */
 int pl_ua_request_abandon(pl_ua *ua, pl_ua_client req);
 void *pl_ua_request_app(pl_ua *ua, pl_ua_client req);
 

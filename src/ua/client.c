@@ -302,7 +302,7 @@ static void deliver_final(ua_client *c, const pl_msg *resp)
         void *app = c->app ? c->app : c->h.user;
         pl_ua_response_cb cb = resp->status < 300 ? c->h.h.on_success : c->h.h.on_failure;
         c->state = UC_SENT;
-        c->txn = NULL;
+        c->delivering = true;
         cb(ua, c->id, resp, app);
     }
     if (c->is_refer && resp->status >= 300)
@@ -466,6 +466,8 @@ int pl_ua_request_abandon(pl_ua *ua, pl_ua_client req)
     ua_client *c = client_get(ua, req);
     if (!c)
         return PL_ESTALE;
+    if (c->delivering)
+        return PL_ESTATE; /* it ends when its final callback returns */
     if (c->is_refer)
         pl__ua_watch_drop(ua, c->msg.call_id, c->msg.from->tag);
     pl__ua_client_free(c);

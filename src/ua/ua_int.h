@@ -154,6 +154,7 @@ struct ua_client {
     uint16_t fail_code;
     const char *fail_reason;
     bool is_refer;
+    bool delivering; /* inside its final callback: the UA frees it after */
 };
 
 int pl__ua_client_transmit(ua_client *c);

@@ -721,6 +721,8 @@ static int CHAIN;
 static void chain_success(pl_ua *ua, pl_ua_client req, const pl_msg *resp, void *app)
 {
     a_success(ua, req, resp, app);
+    /* valid during its final callback, but it cannot be ended twice */
+    assert_int_equal(pl_ua_request_abandon(ua, req), PL_ESTATE);
     if (++CHAIN < 3) {
         pl_ua_client c;
         assert_int_equal(pl_ua_request_new(ua, NULL, "MESSAGE", "sip:bob@10.0.0.2", NULL, NULL, &c),
