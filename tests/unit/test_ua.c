@@ -747,19 +747,26 @@ static void test_api_from_callbacks(void **state)
 
 /* ------------------------------------------------------------------ REFER */
 
+/* B answers REFER with code; A makes a REFER to B with a Refer-To, for edits before sending. */
+static pl_msg *refer_new(uint16_t code, pl_ua_client *c)
+{
+    with_b(false);
+    B_DO.code = code;
+    assert_int_equal(pl_ua_set_handler(F.ua_b, "REFER", &B_H, NULL), PL_OK);
+    assert_int_equal(pl_ua_set_handler(F.ua_a, "REFER", &A_CLIENT_ONLY, NULL), PL_OK);
+    assert_int_equal(pl_ua_request_new(F.ua_a, NULL, "REFER", "sip:bob@10.0.0.2", NULL, NULL, c),
+                     PL_OK);
+    pl_msg *m = pl_ua_request_msg(F.ua_a, *c);
+    assert_int_equal(
+        pl_msg_hdr_append(m, PL_STR_LIT("Refer-To"), PL_STR_LIT("<sip:carol@10.0.0.3>")), PL_OK);
+    return m;
+}
+
 static void test_refer_norefersub(void **state)
 {
     (void)state;
-    with_b(false);
-    B_DO.code = 200;
-    assert_int_equal(pl_ua_set_handler(F.ua_b, "REFER", &B_H, NULL), PL_OK);
-    assert_int_equal(pl_ua_set_handler(F.ua_a, "REFER", &A_CLIENT_ONLY, NULL), PL_OK);
     pl_ua_client c;
-    assert_int_equal(pl_ua_request_new(F.ua_a, NULL, "REFER", "sip:bob@10.0.0.2", NULL, NULL, &c),
-                     PL_OK);
-    pl_msg *m = pl_ua_request_msg(F.ua_a, c);
-    assert_int_equal(
-        pl_msg_hdr_append(m, PL_STR_LIT("Refer-To"), PL_STR_LIT("<sip:carol@10.0.0.3>")), PL_OK);
+    pl_msg *m = refer_new(200, &c);
     assert_int_equal(
         pl_msg_hdr_append(m, PL_STR_LIT("Referred-By"), PL_STR_LIT("<sip:alice@10.0.0.1>")), PL_OK);
     assert_int_equal(pl_msg_hdr_append(m, PL_STR_LIT("Refer-Sub"), PL_STR_LIT("false")), PL_OK);
@@ -781,16 +788,8 @@ static void test_refer_norefersub(void **state)
 static void test_refer_implicit_subscription(void **state)
 {
     (void)state;
-    with_b(false);
-    B_DO.code = 202;
-    assert_int_equal(pl_ua_set_handler(F.ua_b, "REFER", &B_H, NULL), PL_OK);
-    assert_int_equal(pl_ua_set_handler(F.ua_a, "REFER", &A_CLIENT_ONLY, NULL), PL_OK);
     pl_ua_client c;
-    assert_int_equal(pl_ua_request_new(F.ua_a, NULL, "REFER", "sip:bob@10.0.0.2", NULL, NULL, &c),
-                     PL_OK);
-    pl_msg *m = pl_ua_request_msg(F.ua_a, c);
-    assert_int_equal(
-        pl_msg_hdr_append(m, PL_STR_LIT("Refer-To"), PL_STR_LIT("<sip:carol@10.0.0.3>")), PL_OK);
+    pl_msg *m = refer_new(202, &c);
     char call_id[64], from_tag[32];
     copy(call_id, sizeof(call_id), m->call_id);
     copy(from_tag, sizeof(from_tag), m->from->tag);
@@ -847,16 +846,8 @@ static void test_refer_implicit_subscription(void **state)
 static void test_refer_subscription_expires(void **state)
 {
     (void)state;
-    with_b(false);
-    B_DO.code = 202;
-    assert_int_equal(pl_ua_set_handler(F.ua_b, "REFER", &B_H, NULL), PL_OK);
-    assert_int_equal(pl_ua_set_handler(F.ua_a, "REFER", &A_CLIENT_ONLY, NULL), PL_OK);
     pl_ua_client c;
-    assert_int_equal(pl_ua_request_new(F.ua_a, NULL, "REFER", "sip:bob@10.0.0.2", NULL, NULL, &c),
-                     PL_OK);
-    assert_int_equal(pl_msg_hdr_append(pl_ua_request_msg(F.ua_a, c), PL_STR_LIT("Refer-To"),
-                                       PL_STR_LIT("<sip:carol@10.0.0.3>")),
-                     PL_OK);
+    refer_new(202, &c);
     assert_int_equal(pl_ua_request_send(F.ua_a, c), PL_OK);
     run_to(61000);
     /* the last NOTIFY: at expiry, terminated with reason=timeout */
