@@ -130,7 +130,7 @@ static ua_client *client_alloc(pl_ua *ua, const pl_ua_profile *p)
         return NULL;
     c->ua = ua;
     c->profile = p ? p : ua->cfg.master;
-    pl_arena_init(&c->arena, NULL, 0, 0);
+    pl_arena_init(&c->arena, c->block, sizeof(c->block), 0);
     pl_timer_init(&c->later, on_later, c);
     c->id = pl__ua_handle_add(&ua->clients, c);
     if (!c->id) {

@@ -199,7 +199,8 @@ void pl__ua_server_request(pl_ua *ua, pl_txn *st, const pl_msg *req, const pl_ta
     if (!h || !h->h.on_request) {
         if (req->method_id == PL_METHOD_OPTIONS) {
             pl_arena a;
-            pl_arena_init(&a, NULL, 0, 0);
+            char block[4096]; /* a response fits: no malloc on the common path */
+            pl_arena_init(&a, block, sizeof(block), 0);
             pl_msg resp;
             if (options_answer(ua, p, req, src, PL_STR_NULL, &a, &resp) == PL_OK)
                 pl_txn_respond(st, &resp);
@@ -408,7 +409,8 @@ static int build_and_send(pl_ua *ua, pl_ua_server srv, uint16_t code, const char
     if (!s)
         return rc;
     pl_arena a;
-    pl_arena_init(&a, NULL, 0, 0);
+    char block[4096]; /* a response fits: no malloc on the common path */
+    pl_arena_init(&a, block, sizeof(block), 0);
     pl_msg resp;
     rc = options ? options_answer(ua, s->profile, s->req, &s->src, pl_str_c(s->to_tag), &a, &resp)
                  : pl__ua_build_response(ua, s->profile, s->req, &s->src, code, reason,

@@ -143,6 +143,7 @@ struct ua_client {
     ua_client_done internal; /* the UA's own requests (NOTIFY): no handler */
     void *internal_arg;
     pl_arena arena;
+    char block[3072]; /* the arena's first block: a request and its edits fit */
     pl_msg msg;
     enum { UC_NEW, UC_RESOLVING, UC_SENT } state;
     pl_txn *txn;
