@@ -44,11 +44,34 @@ typedef struct pl__ap_iter {
     const char *end;
 } pl__ap_iter;
 
-/* Start on a credentials or challenge value: the scheme must be "Digest"
- * (any case) followed by LWS. PL_OK or PL_EPARSE. */
-int pl__ap_begin(pl__ap_iter *it, pl_str value, pl_error *err);
-/* The next auth-param: 1 with *out, 0 at the end of the list, PL_EPARSE. */
-int pl__ap_next(pl__ap_iter *it, pl__ap *out, pl_error *err);
+/* A parameter that a challenge or credentials parser reads; the others are
+ * skipped (RFC 7616 section 3.3). */
+typedef struct pl__ap_known {
+    const char *name; /* lower case */
+    unsigned bit;     /* its bit in pl__ap_scan.seen */
+    const char *dup_reason;
+    const char *long_reason; /* NULL: no length limit */
+    bool escape_ok;          /* a quoted-pair in the value is the caller's to judge */
+} pl__ap_known;
+
+/* The known auth-params of one value, each at most once. */
+typedef struct pl__ap_scan {
+    pl__ap_iter it;
+    const pl__ap_known *known;
+    size_t nknown;
+    unsigned seen; /* the bits of the known parameters read so far */
+} pl__ap_scan;
+
+/* Start on a credentials or challenge value, with its table of known
+ * parameters: the scheme must be "Digest" (any case) followed by LWS.
+ * PL_OK or PL_EPARSE. */
+int pl__ap_scan_begin(pl__ap_scan *s, const pl__ap_known *known, size_t nknown, pl_str value,
+                      pl_error *err);
+/* The next known auth-param: 1 with *ap and *k (its bit now in s->seen), 0
+ * at the end of the list, or PL_EPARSE: bad syntax, a known parameter given
+ * twice (its dup_reason), a backslash escape in a value that is not
+ * escape_ok, a value longer than PL_DIGEST_MAX_VALUE (its long_reason). */
+int pl__ap_scan_next(pl__ap_scan *s, pl__ap *ap, const pl__ap_known **k, pl_error *err);
 
 /* s equals the lower-case literal lit, ignoring the case of s. */
 bool pl__ap_is(pl_str s, const char *lit);

@@ -20,22 +20,15 @@ enum {
     C_USERHASH = 1 << 7,
 };
 
-typedef struct known {
-    const char *name;
-    unsigned bit;
-    const char *dup_reason;
-    const char *long_reason; /* NULL: no length limit */
-} known;
-
-static const known challenge_params[] = {
-    {"realm", C_REALM, "duplicate realm", "realm longer than 1024 bytes"},
-    {"nonce", C_NONCE, "duplicate nonce", "nonce longer than 1024 bytes"},
-    {"opaque", C_OPAQUE, "duplicate opaque", "opaque longer than 1024 bytes"},
-    {"domain", C_DOMAIN, "duplicate domain", NULL},
-    {"algorithm", C_ALG, "duplicate algorithm", NULL},
-    {"qop", C_QOP, "duplicate qop", NULL},
-    {"stale", C_STALE, "duplicate stale", NULL},
-    {"userhash", C_USERHASH, "duplicate userhash", NULL},
+static const pl__ap_known challenge_params[] = {
+    {"realm", C_REALM, "duplicate realm", "realm longer than 1024 bytes", false},
+    {"nonce", C_NONCE, "duplicate nonce", "nonce longer than 1024 bytes", false},
+    {"opaque", C_OPAQUE, "duplicate opaque", "opaque longer than 1024 bytes", false},
+    {"domain", C_DOMAIN, "duplicate domain", NULL, false},
+    {"algorithm", C_ALG, "duplicate algorithm", NULL, false},
+    {"qop", C_QOP, "duplicate qop", NULL, false},
+    {"stale", C_STALE, "duplicate stale", NULL, false},
+    {"userhash", C_USERHASH, "duplicate userhash", NULL, false},
 };
 
 /* The qop options of a challenge: a comma-separated list of tokens inside
@@ -61,35 +54,18 @@ int pl_digest_challenge_parse(pl_digest_challenge *ch, pl_str value, pl_error *e
 {
     memset(ch, 0, sizeof(*ch));
     ch->alg = PL_DIGEST_MD5;
-    value = dg_nn(value);
-    const char *base = value.p;
-    pl__ap_iter it;
-    int rc = pl__ap_begin(&it, value, err);
+    pl__ap_scan sc;
+    int rc = pl__ap_scan_begin(&sc, challenge_params,
+                               sizeof(challenge_params) / sizeof(challenge_params[0]), value, err);
     if (rc != PL_OK)
         return rc;
+    const char *base = sc.it.base;
 
-    unsigned seen = 0;
     bool alg_known = true;
     const char *alg_at = NULL, *qop_at = NULL;
     pl__ap ap;
-    while ((rc = pl__ap_next(&it, &ap, err)) == 1) {
-        const known *k = NULL;
-        for (size_t i = 0; i < sizeof(challenge_params) / sizeof(challenge_params[0]); i++) {
-            if (pl__ap_is(ap.name, challenge_params[i].name)) {
-                k = &challenge_params[i];
-                break;
-            }
-        }
-        if (!k)
-            continue; /* RFC 7616 section 3.3: unknown parameters are ignored */
-        if (seen & k->bit)
-            return pl__auth_fail(err, PL_EPARSE, base, ap.name.p, k->dup_reason);
-        seen |= k->bit;
-        if (ap.escaped)
-            return pl__auth_fail(err, PL_EPARSE, base, ap.value.p,
-                                 "backslash escape in a Digest parameter value (not supported)");
-        if (k->long_reason && ap.value.len > PL_DIGEST_MAX_VALUE)
-            return pl__auth_fail(err, PL_EPARSE, base, ap.value.p, k->long_reason);
+    const pl__ap_known *k;
+    while ((rc = pl__ap_scan_next(&sc, &ap, &k, err)) == 1) {
         switch (k->bit) {
         case C_REALM:
             ch->realm = ap.value;
@@ -128,10 +104,12 @@ int pl_digest_challenge_parse(pl_digest_challenge *ch, pl_str value, pl_error *e
     }
     if (rc < 0)
         return rc;
+    unsigned seen = sc.seen;
+    const char *end = sc.it.end;
     if (!(seen & C_REALM))
-        return pl__auth_fail(err, PL_EPARSE, base, it.end, "Digest challenge without a realm");
+        return pl__auth_fail(err, PL_EPARSE, base, end, "Digest challenge without a realm");
     if (!(seen & C_NONCE))
-        return pl__auth_fail(err, PL_EPARSE, base, it.end, "Digest challenge without a nonce");
+        return pl__auth_fail(err, PL_EPARSE, base, end, "Digest challenge without a nonce");
     if (!alg_known)
         return pl__auth_fail(err, PL_ENOTSUP, base, alg_at, "unknown Digest algorithm");
     if ((seen & C_QOP) && !ch->qop_auth && !ch->qop_auth_int)

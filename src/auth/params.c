@@ -84,7 +84,8 @@ bool pl__ap_is(pl_str s, const char *lit)
     return true;
 }
 
-int pl__ap_begin(pl__ap_iter *it, pl_str value, pl_error *err)
+/* The scheme must be "Digest" (any case) followed by LWS. PL_OK or PL_EPARSE. */
+static int ap_begin(pl__ap_iter *it, pl_str value, pl_error *err)
 {
     value = dg_nn(value);
     const char *base = value.p, *end = value.p + value.len;
@@ -104,7 +105,8 @@ int pl__ap_begin(pl__ap_iter *it, pl_str value, pl_error *err)
     return PL_OK;
 }
 
-int pl__ap_next(pl__ap_iter *it, pl__ap *out, pl_error *err)
+/* The next auth-param: 1 with *out, 0 at the end of the list, PL_EPARSE. */
+static int ap_next(pl__ap_iter *it, pl__ap *out, pl_error *err)
 {
     const char *base = it->base, *end = it->end;
     const char *p = it->p;
@@ -172,6 +174,43 @@ int pl__ap_next(pl__ap_iter *it, pl__ap *out, pl_error *err)
         return pl__auth_fail(err, PL_EPARSE, base, q, "expected ',' after a parameter");
     it->p = q;
     return 1;
+}
+
+int pl__ap_scan_begin(pl__ap_scan *s, const pl__ap_known *known, size_t nknown, pl_str value,
+                      pl_error *err)
+{
+    s->known = known;
+    s->nknown = nknown;
+    s->seen = 0;
+    return ap_begin(&s->it, value, err);
+}
+
+int pl__ap_scan_next(pl__ap_scan *s, pl__ap *ap, const pl__ap_known **k, pl_error *err)
+{
+    const char *base = s->it.base;
+    int rc;
+    while ((rc = ap_next(&s->it, ap, err)) == 1) {
+        const pl__ap_known *kp = NULL;
+        for (size_t i = 0; i < s->nknown; i++) {
+            if (pl__ap_is(ap->name, s->known[i].name)) {
+                kp = &s->known[i];
+                break;
+            }
+        }
+        if (!kp)
+            continue; /* RFC 7616 section 3.3: unknown parameters are ignored */
+        if (s->seen & kp->bit)
+            return pl__auth_fail(err, PL_EPARSE, base, ap->name.p, kp->dup_reason);
+        s->seen |= kp->bit;
+        if (ap->escaped && !kp->escape_ok)
+            return pl__auth_fail(err, PL_EPARSE, base, ap->value.p,
+                                 "backslash escape in a Digest parameter value (not supported)");
+        if (kp->long_reason && ap->value.len > PL_DIGEST_MAX_VALUE)
+            return pl__auth_fail(err, PL_EPARSE, base, ap->value.p, kp->long_reason);
+        *k = kp;
+        return 1;
+    }
+    return rc;
 }
 
 bool pl__dg_quotable(pl_str s)

@@ -4,23 +4,10 @@
 # a free loopback port, no audio. Its 200 must come back (exit 0) with
 # baresip's Allow, and with our Via stamped by it (RFC 3581 rport).
 set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 command -v baresip >/dev/null || { echo "baresip missing (scripts/bootstrap installs baresip-core)"; exit 1; }
-port=$(python3 -c '
-import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        u.close(); t.close()')
+port=$(free_port)
 dir=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
@@ -36,7 +23,7 @@ echo "<sip:bob@127.0.0.1:$port>;regint=0" >"$dir/accounts"
 baresip -f "$dir" >"$dir/out.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "baresip is ready" "$dir/out.log" && break; sleep 0.05; done
-grep -q "baresip is ready" "$dir/out.log" && ok || { bad "baresip did not start: $(cat "$dir/out.log")"; echo "$pass passed, $fail failed"; exit 1; }
+grep -q "baresip is ready" "$dir/out.log" && ok || { bad "baresip did not start: $(cat "$dir/out.log")"; finish; }
 
 for tp in udp tcp; do
     out=$(timeout 40 "$BIN/parley" send --transport $tp -v OPTIONS "sip:bob@127.0.0.1:$port") && rc=0 || rc=$?
@@ -48,5 +35,4 @@ for tp in udp tcp; do
     grep -q "^Via: SIP/2.0/${tp^^} 127.0.0.1:[0-9]*;branch=z9hG4bK[^;]*;rport=[0-9]*" <<<"$out" && ok ||
         bad "$tp: Via not ours, or not stamped: $(grep '^Via' <<<"$out")"
 done
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

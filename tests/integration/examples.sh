@@ -3,17 +3,13 @@
 # receiver and sender, options_ping against it, refer_ood (with
 # "Refer-Sub: false") against parley listen.
 set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 
-p1=$(port)
+p1=$(free_port)
 "$BIN/example-message_chat" listen "udp:127.0.0.1:$p1" >"$tmp/chat.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q "listening on" "$tmp/chat.log" && break; sleep 0.05; done
@@ -30,7 +26,7 @@ out=$("$BIN/example-options_ping" "sip:chat@127.0.0.1:$p1" 2) && rc=0 || rc=$?
 [ "$(grep -c '^ping [12]: 200 OK after' <<<"$out")" = 2 ] && ok || bad "options_ping output: $out"
 grep -q "2 of 2 pings answered with 2xx" <<<"$out" && ok || bad "options_ping summary: $out"
 
-p2=$(port)
+p2=$(free_port)
 "$BIN/parley" listen --handle REFER=202 "udp:127.0.0.1:$p2" >"$tmp/listen.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q "listening on" "$tmp/listen.log" && break; sleep 0.05; done
@@ -47,5 +43,4 @@ for bin in example-message_chat example-options_ping example-refer_ood; do
     "$BIN/$bin" >/dev/null 2>&1 && rc=0 || rc=$?
     [ "$rc" = 2 ] && ok || bad "$bin without arguments: exit $rc, want 2"
 done
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

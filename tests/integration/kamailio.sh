@@ -24,33 +24,15 @@
 #     coming from Kamailio's port (Kamailio reuses its listening port for
 #     TCP connections).
 set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
 SRC=${PARLEY_SRC:-.}
 CFG=$SRC/tests/data/kamailio/kamailio.cfg
 KAMAILIO=$(command -v kamailio || echo /usr/sbin/kamailio)
 MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 [ -x "$KAMAILIO" ] || { echo "kamailio missing (scripts/bootstrap installs kamailio)"; exit 1; }
 [ -d "$MODULES" ] || MODULES=$(dirname "$(find /usr/lib -name tm.so -path '*kamailio/modules*' 2>/dev/null | head -1)")
 [ -f "$CFG" ] || { echo "no $CFG (set PARLEY_SRC)"; exit 1; }
-
-# A port free for both UDP and TCP on 127.0.0.1.
-free_port() {
-    python3 -c '
-import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        u.close(); t.close()'
-}
 
 tmp=$(mktemp -d)
 klog=$tmp/kamailio.log
@@ -102,10 +84,9 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 if [ -z "$up" ]; then
-    echo "FAIL: kamailio did not start on 127.0.0.1:$kport; its log:"
+    bad "kamailio did not start on 127.0.0.1:$kport; its log:"
     tail -30 "$klog"
-    echo "0 passed, 1 failed"
-    exit 1
+    finish
 fi
 for _ in $(seq 100); do grep -q "listening on tcp" "$llog" && break; sleep 0.05; done
 grep -q "listening on tcp:127.0.0.1:$lport" "$llog" && ok || bad "listener did not start: $(cat "$llog" "$tmp/listener.err")"
@@ -163,10 +144,6 @@ kfield() {
     v=$(sed -n "s/.* $2=\[\([^]]*\)\].*/\1/p" <<<"$1")
     [ -n "$v" ] || v=$(sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1")
     printf '%s' "$v"
-}
-# expect WHAT GOT WANT
-expect() {
-    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
 }
 
 for tp in udp tcp; do
@@ -323,5 +300,4 @@ if [ "$fail" != 0 ]; then
     echo "--- listener log"
     cat "$llog"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -13,32 +13,14 @@
 # algorithm on the retry (CSeq 2). A wrong password ends with the 401/407
 # after one answer (no loop); no credentials at all ends at the first 401.
 set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
 SRC=${PARLEY_SRC:-.}
 CFG=$SRC/tests/data/kamailio/kamailio-auth.cfg
 KAMAILIO=$(command -v kamailio || echo /usr/sbin/kamailio)
 MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { [ "$2" = "$3" ] && ok || bad "$1: got '$2', want '$3'"; }
 [ -x "$KAMAILIO" ] || { echo "kamailio missing (scripts/bootstrap installs kamailio)"; exit 1; }
 [ -d "$MODULES" ] || MODULES=$(dirname "$(find /usr/lib -name tm.so -path '*kamailio/modules*' 2>/dev/null | head -1)")
-
-free_port() {
-    python3 -c '
-import socket
-while True:
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        u.close(); t.close()'
-}
 
 tmp=$(mktemp -d)
 pids=()
@@ -142,5 +124,4 @@ for alg in md5 sha256; do
     expect "$alg no credentials: status" "$(cut -c1-11 <<<"$out")" "SIP/2.0 401"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

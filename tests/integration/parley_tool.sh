@@ -5,13 +5,10 @@
 # unknown one 501, the exit codes, and a request to a closed port ending
 # in exit 2.
 set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 log=$(mktemp)
 "$BIN/parley" listen --handle MESSAGE=202 "udp:127.0.0.1:$port" "tcp:127.0.0.1:$port" >"$log" 2>&1 &
 pid=$!
@@ -70,12 +67,11 @@ out=$("$BIN/parley" send OPTIONS "sip:probe@localhost:$port") && rc=0 || rc=$?
 # A TCP request to a closed port: the connection is refused, the net layer
 # reports it, and the client transaction ends with a 503 at once (RFC 3261
 # 8.1.3.1), not after Timer F; the tool says "transport failure", exit 2.
-dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+dead=$(free_port)
 err=$("$BIN/parley" send --transport tcp OPTIONS "sip:x@127.0.0.1:$dead" 2>&1 >/dev/null) && rc=0 || rc=$?
 [ "$rc" = 2 ] && ok || bad "refused TCP exit $rc, want 2"
 grep -q "transport failure" <<<"$err" && ok || bad "refused TCP said: $err"
 
 kill -INT $pid
 wait $pid && ok || bad "listener did not exit cleanly on SIGINT"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

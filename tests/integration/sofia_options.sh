@@ -3,14 +3,11 @@
 # listen` what it supports, over UDP and TCP; the answer must be a 200 that
 # sofia-sip parses, with Parley's Allow, Accept and Supported.
 set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 command -v sip-options >/dev/null || { echo "sip-options missing (scripts/bootstrap installs sofia-sip-bin)"; exit 1; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 log=$(mktemp)
 "$BIN/parley" listen --handle MESSAGE=200 "udp:127.0.0.1:$port" "tcp:127.0.0.1:$port" >"$log" 2>&1 &
 pid=$!
@@ -27,5 +24,4 @@ for tp in udp tcp; do
     done
 done
 [ "$(grep -c 'OPTIONS sip:probe' "$log")" = 2 ] && ok || bad "listener log: $(cat "$log")"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

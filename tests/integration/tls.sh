@@ -6,11 +6,8 @@
 # failure, exit 2) instead of timing out; a listener that requires client
 # certificates refuses a client without one and serves one with it.
 set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 dir=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
@@ -33,7 +30,6 @@ cert wrongname DNS:other.example
 openssl req -x509 -newkey rsa:2048 -nodes -keyout rogue.key -subj "/CN=rogue" -days 2 \
     -out rogue.pem 2>/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 listen() { # log args...
     local log=$1
     shift
@@ -92,5 +88,4 @@ listen l5.log --tls-cert wrongname.pem --tls-key wrongname.key "tls:127.0.0.1:$p
 "$BIN/parley" listen "tls:127.0.0.1:$(free_port)" >/dev/null 2>&1 && rc=0 || rc=$?
 [ "$rc" = 2 ] && ok || bad "tls listener without a certificate: exit $rc"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -4,13 +4,10 @@
 # request and response must be recognised as SIP, with the right method and
 # status, and none flagged malformed.
 set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 dir=$(mktemp -d)
 pcap="$dir/exchange.pcap"
 "$BIN/parley" listen "udp:127.0.0.1:$port" "tcp:127.0.0.1:$port" >"$dir/listen.log" 2>&1 &
@@ -50,5 +47,4 @@ if flagged=$(tshark -r "$pcap" -Y '_ws.malformed || _ws.expert.severity >= warni
 else
     bad "tshark refused the filter: $(cat "$dir/err")"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

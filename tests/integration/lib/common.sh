@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# tests/integration/lib/common.sh - what the integration scripts share.
+#
+# Sourced by a script right after its `set -euo pipefail`:
+#
+#   . "$(dirname "$0")/lib/common.sh"
+#
+# which finds it both under ctest (the script is run by its absolute path)
+# and by hand (bash tests/integration/NAME.sh). It lives in a subfolder
+# because tests/CMakeLists.txt runs every tests/integration/*.sh as a test.
+#
+# ok and bad count the checks, expect compares, finish prints the last line
+# ("N passed, M failed") and exits 0 only when nothing failed, free_port
+# picks a loopback port.
+
+pass=0
+fail=0
+
+# A check passed.
+ok() { pass=$((pass + 1)); }
+
+# bad WHY...: a check failed; says so on stdout.
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*"
+}
+
+# expect WHAT GOT WANT
+expect() {
+    if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
+}
+
+# The counts, and the script's exit status: 0 when no check failed.
+finish() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" = 0 ] || exit 1
+    exit 0
+}
+
+# A port free for both UDP and TCP on 127.0.0.1 (nothing listens on it).
+free_port() {
+    python3 -c '
+import socket
+while True:
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        u.close(); t.close()'
+}
