@@ -164,7 +164,9 @@ void pl_txn_client_abandon(pl_txn *ct);
  */
 int pl_txn_respond(pl_txn *st, const pl_msg *resp);
 
-/* The request of a transaction (valid as long as the transaction). */
+/* The request of a transaction: valid as long as the transaction, except
+ * that a non-INVITE transaction frees it on reaching Completed (its final
+ * response sent or received), after which this returns NULL. */
 const pl_msg *pl_txn_request(const pl_txn *t);
 pl_txn_kind pl_txn_kind_of(const pl_txn *t);
 pl_txn_state pl_txn_state_of(const pl_txn *t);

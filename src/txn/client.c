@@ -292,10 +292,12 @@ static void non_invite_response(pl_txn *t, const pl_msg *resp)
     t->final_seen = true;
     deliver(t, resp, true);
     /* Timer K: T4 on an unreliable transport, 0 otherwise. */
-    if (t->reliable)
+    if (t->reliable) {
         end_txn(t);
-    else
+    } else {
+        pl__txn_drop_request(t);
         pl_timer_start(l->cfg.wheel, &t->t_end, l->cfg.timers.t4);
+    }
 }
 
 void pl__txn_client_response(pl_txn *t, const pl_msg *resp)

@@ -129,6 +129,20 @@ void pl__txn_free(pl_txn *t)
     free(t);
 }
 
+void pl__txn_drop_request(pl_txn *t)
+{
+    /* Matching needs only the key; a retransmitted request gets out_buf
+     * again. Dropping the copy (its bytes and a parse arena of 4 KiB or
+     * more) cuts what a finished transaction holds for Timer J or K to a
+     * quarter. */
+    pl_arena_free(&t->arena);
+    free(t->req_buf);
+    t->req_buf = NULL;
+    t->req_len = 0;
+    memset(&t->req, 0, sizeof(t->req));
+    t->req_dropped = true;
+}
+
 /* ---- response routing */
 
 static bool addr_text(const pl_target *src, char *out, size_t cap)
@@ -402,7 +416,7 @@ int pl_txn_receive(pl_txn_layer *l, const char *buf, size_t len, const pl_target
 
 const pl_msg *pl_txn_request(const pl_txn *t)
 {
-    return &t->req;
+    return t->req_dropped ? NULL : &t->req;
 }
 
 pl_txn_kind pl_txn_kind_of(const pl_txn *t)

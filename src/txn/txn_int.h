@@ -28,6 +28,7 @@ struct pl_txn {
     bool final_seen;  /* client: a final response reached the user */
     bool abandoned;   /* client: the user wants no more callbacks */
     bool deliver_503; /* client: the transport refused the request */
+    bool req_dropped; /* a non-INVITE that reached Completed no longer keeps its request */
     /* The request, owned: its bytes and its parse. */
     char *req_buf;
     size_t req_len;
@@ -76,6 +77,8 @@ size_t pl__txn_merge_key(const pl_msg *m, char *out, size_t cap);
 /* Lifecycle. */
 pl_txn *pl__txn_new(pl_txn_layer *l, pl_txn_kind kind, const pl_msg *req, const pl_target *peer);
 void pl__txn_free(pl_txn *t);
+/* Free the request's copy: a non-INVITE in Completed only absorbs retransmissions. */
+void pl__txn_drop_request(pl_txn *t);
 int pl__txn_send(pl_txn_layer *l, const pl_target *dst, const char *buf, size_t len);
 uint64_t pl__txn_64t1(const pl_txn_layer *l);
 

@@ -127,7 +127,7 @@ static void on_expiry(pl_timer *t, void *arg)
     sub_end(sub);
 }
 
-int pl__ua_refer_accepted(ua_server *s)
+int pl__ua_refer_keep(ua_server *s)
 {
     const pl_msg *req = s->req;
     int32_t i = pl_msg_hdr_find(req, PL_HDR_REFER_SUB, 0);
@@ -139,6 +139,7 @@ int pl__ua_refer_accepted(ua_server *s)
     sub->s = s;
     pl_arena_init(&sub->arena, NULL, 0, 0);
     pl_timer_init(&sub->expiry, on_expiry, sub);
+    /* The REFER outlives its transaction, which frees its copy once answered. */
     size_t n = pl_msg_print_len(req);
     char *b = pl_arena_alloc(&sub->arena, n ? n : 1);
     if (!b || pl_msg_print(req, b, n, NULL) != PL_OK ||
@@ -147,8 +148,7 @@ int pl__ua_refer_accepted(ua_server *s)
         free(sub);
         return PL_ENOMEM;
     }
-    s->req = &sub->req;
-    req = s->req;
+    req = &sub->req;
     sub->call_id = copy(&sub->arena, req->call_id);
     /* Our side of the dialog is the REFER's To (its tag is ours), theirs its From. */
     sub->local = copy(&sub->arena, req->to->raw);
@@ -157,15 +157,18 @@ int pl__ua_refer_accepted(ua_server *s)
     for (const pl_nameaddr *rr = req->record_route; rr && sub->nroutes < MAX_SUB_ROUTES;
          rr = rr->next)
         sub->routes[sub->nroutes++] = copy(&sub->arena, rr->raw);
-    sub->cseq = 0;
     s->sub = sub;
+    s->req = req;
+    return PL_OK;
+}
+
+int pl__ua_refer_start(ua_server *s)
+{
+    ua_sub *sub = s->sub;
     char state[64];
     snprintf(state, sizeof(state), "active;expires=%u", SUB_EXPIRES_S);
-    if (send_notify(sub, 100, NULL, state) != PL_OK) {
-        s->sub = NULL;
-        pl__ua_sub_free(sub);
+    if (send_notify(sub, 100, NULL, state) != PL_OK)
         return PL_ENOMEM;
-    }
     pl_timer_start(s->ua->wheel, &sub->expiry, SUB_EXPIRES_S * 1000u);
     return PL_OK;
 }

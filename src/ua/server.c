@@ -302,9 +302,18 @@ void pl__ua_server_request(pl_ua *ua, pl_txn *st, const pl_msg *req, const pl_ta
 
 static int respond(ua_server *s, pl_msg *resp)
 {
+    /* A 2xx to a REFER may make a subscription: what it needs is kept
+     * first, as the transaction frees its request with the final response. */
+    bool sub = resp->status >= 200 && resp->status < 300 && !s->sub &&
+               s->req->method_id == PL_METHOD_REFER && pl__ua_refer_keep(s) == PL_OK;
     int rc = pl_txn_respond(s->st, resp);
-    if (rc != PL_OK)
+    if (rc != PL_OK) {
+        if (sub) {
+            pl__ua_sub_free(s->sub);
+            s->req = pl_txn_request(s->st);
+        }
         return rc;
+    }
     if (resp->status < 200)
         return PL_OK;
     s->final_sent = true;
@@ -313,8 +322,7 @@ static int respond(ua_server *s, pl_msg *resp)
      * no longer the handle's (a REFER's subscription outlives it). */
     pl_txn_set_user(s->st, NULL);
     s->st = NULL;
-    if (resp->status < 300 && s->req->method_id == PL_METHOD_REFER &&
-        pl__ua_refer_accepted(s) == PL_OK)
+    if (sub && pl__ua_refer_start(s) == PL_OK)
         return PL_OK; /* the handle lives on until the last NOTIFY */
     pl__ua_server_free(s);
     return PL_OK;

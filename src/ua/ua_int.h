@@ -205,8 +205,11 @@ void pl__ua_auto_answer(pl_ua *ua, pl_txn *st, const pl_msg *req, const pl_targe
 
 /* ------------------------------------------------------------ REFER (refer.c) */
 
-/* After a 2xx to a REFER: start the implicit subscription unless Refer-Sub: false. */
-int pl__ua_refer_accepted(ua_server *s);
+/* Before a 2xx to a REFER: keep what the implicit subscription needs (and
+ * the request itself, as s->req) unless it said Refer-Sub: false (PL_ENOTFOUND). */
+int pl__ua_refer_keep(ua_server *s);
+/* After the 2xx: the first NOTIFY, and the expiry timer. */
+int pl__ua_refer_start(ua_server *s);
 int pl__ua_refer_notify(ua_server *s, uint16_t code, const char *reason);
 void pl__ua_sub_free(ua_sub *sub);
 /* A REFER was sent: watch for its NOTIFYs. */

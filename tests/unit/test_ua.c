@@ -704,7 +704,8 @@ static void test_edit_and_build_response(void **state)
     assert_int_equal(pl_ua_request_send(F.ua_a, c), PL_ESTATE);
     run_to(100);
     const ev *r = last(EV_REQUEST, 'B');
-    assert_non_null(strstr(r->hdrs, "\r\n\r\nhi bob"));
+    assert_non_null(r);
+    assert_non_null(strstr(r ? r->hdrs : "", "\r\n\r\nhi bob"));
     pl_msg *resp;
     assert_int_equal(pl_ua_server_response(F.ua_b, r->handle, 200, "Delivered", &resp), PL_OK);
     assert_int_equal(pl_msg_hdr_append(resp, PL_STR_LIT("X-Note"), PL_STR_LIT("read")), PL_OK);
