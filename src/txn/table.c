@@ -15,14 +15,24 @@
 
 #include "txn_int.h"
 
-static uint32_t fnv1a(const char *p, size_t n)
+/* A word-at-a-time multiplicative hash: keys are 40 to 120 bytes, and a
+ * byte loop (FNV-1a) cost as much as the lookups' cache misses. */
+static uint32_t key_hash(const char *p, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 16777619u;
+    uint64_t h = 0x9e3779b97f4a7c15u ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
     }
-    return h;
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+    h ^= h >> 29;
+    return (uint32_t)h;
 }
 
 static int grow(pl_txn_layer *l)
@@ -56,7 +66,7 @@ int pl__txn_key_add(pl_txn_layer *l, pl_txn *t, const char *key, size_t len, txn
         return PL_ENOMEM;
     memcpy(k->bytes, key, len);
     k->len = len;
-    k->hash = fnv1a(key, len);
+    k->hash = key_hash(key, len);
     k->txn = t;
     size_t j = k->hash & (l->nbuckets - 1);
     k->next = l->buckets[j];
@@ -83,7 +93,7 @@ pl_txn *pl__txn_key_find(pl_txn_layer *l, const char *key, size_t len)
 {
     if (!l->nbuckets)
         return NULL;
-    uint32_t h = fnv1a(key, len);
+    uint32_t h = key_hash(key, len);
     for (txn_key *k = l->buckets[h & (l->nbuckets - 1)]; k; k = k->next) {
         if (k->hash == h && k->len == len && memcmp(k->bytes, key, len) == 0)
             return k->txn;

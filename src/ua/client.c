@@ -260,8 +260,11 @@ int pl_ua_request_new(pl_ua *ua, const pl_ua_profile *profile, const char *metho
             pl__ua_log(ua, PL_UA_LOG_ERROR, PL_STR_NULL, "cannot build %s to %s: %s", method,
                        target, err.reason ? err.reason : pl_err_str(rc));
     }
-    if (rc == PL_OK && c->msg.contact)
+    if (rc == PL_OK && c->msg.contact) {
         c->contact_auto = arena_str(&c->arena, c->msg.contact->raw.p, c->msg.contact->raw.len);
+        snprintf(c->contact_hp, sizeof(c->contact_hp), "%s", hostport);
+        c->contact_tp = tp;
+    }
     if (rc != PL_OK) {
         pl__ua_client_free(c);
         return rc;
@@ -348,19 +351,33 @@ static void on_txn_response(pl_txn *ct, const pl_msg *resp, bool final, void *ar
 static int send_to(ua_client *c, const pl_target *dst)
 {
     pl_ua *ua = c->ua;
-    char hostport[128], via[256], branch[24];
+    char hostport[128], via[256];
     int rc = pl__ua_local_for(ua, dst, hostport, sizeof(hostport));
     if (rc != PL_OK)
         return rc;
-    pl_random_token(branch, 16);
-    int k = snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=z9hG4bK%.16s;rport",
-                     pl_transport_name(dst->transport), hostport, branch);
+    /* "SIP/2.0/UDP host:port;branch=z9hG4bK<16>;rport", without printf */
+    const char *tp = pl_transport_name(dst->transport);
+    size_t tl = strlen(tp), hl = strlen(hostport), k = 0;
+    memcpy(via, "SIP/2.0/", 8);
+    k = 8;
+    memcpy(via + k, tp, tl);
+    k += tl;
+    via[k++] = ' ';
+    memcpy(via + k, hostport, hl);
+    k += hl;
+    memcpy(via + k, ";branch=z9hG4bK", 15);
+    k += 15;
+    pl_random_token(via + k, 16);
+    k += 16;
+    memcpy(via + k, ";rport", 6);
+    k += 6;
     if (c->msg.via_count)
         pl_msg_via_remove_top(&c->msg);
-    rc = pl_msg_via_prepend(&c->msg, (pl_str){via, (size_t)k});
+    rc = pl_msg_via_prepend(&c->msg, (pl_str){via, k});
     /* The Contact the UA made: to the address this request really leaves from. */
     int32_t ci = pl_msg_hdr_find(&c->msg, PL_HDR_CONTACT, 0);
-    if (rc == PL_OK && ci >= 0 && c->contact_auto.len &&
+    bool moved = c->contact_tp != dst->transport || strcmp(c->contact_hp, hostport) != 0;
+    if (rc == PL_OK && moved && ci >= 0 && c->contact_auto.len &&
         pl_str_eq(c->msg.hdrs[ci].value, c->contact_auto)) {
         char cv[256];
         if (contact_value(c->profile, hostport, dst->transport, cv, sizeof(cv)) == PL_OK &&
@@ -369,6 +386,8 @@ static int send_to(ua_client *c, const pl_target *dst)
             if (rc == PL_OK)
                 c->contact_auto = arena_str(&c->arena, cv, strlen(cv));
         }
+        snprintf(c->contact_hp, sizeof(c->contact_hp), "%s", hostport);
+        c->contact_tp = dst->transport;
     }
     const char *uagent = pl__ua_prof_user_agent(c->profile);
     if (rc == PL_OK && uagent && pl_msg_hdr_find(&c->msg, PL_HDR_USER_AGENT, 0) < 0)

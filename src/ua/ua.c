@@ -172,6 +172,7 @@ void pl_ua_free(pl_ua *ua)
 
 int pl_ua_listen(pl_ua *ua, const char *addr)
 {
+    memset(ua->local_cache, 0, sizeof(ua->local_cache));
     return ua->net ? pl_net_listen(ua->net, addr) : PL_EINVAL;
 }
 
@@ -341,8 +342,18 @@ static int route_source(const pl_target *dst, struct sockaddr_storage *me)
     return rc == 0 ? PL_OK : PL_ENOTFOUND;
 }
 
-int pl__ua_local_for(const pl_ua *ua, const pl_target *dst, char *hostport, size_t cap)
+int pl__ua_local_for(pl_ua *ua, const pl_target *dst, char *hostport, size_t cap)
 {
+    int fam = dst->addr.ss_family == AF_INET6;
+    unsigned tp = dst->transport < PL_TP_COUNT_ ? dst->transport : 0;
+    if (ua->local_cache[fam][tp].valid) {
+        size_t n = strlen(ua->local_cache[fam][tp].hp);
+        if (n >= cap)
+            return PL_ENOSPC;
+        memcpy(hostport, ua->local_cache[fam][tp].hp, n + 1);
+        return PL_OK;
+    }
+    bool cacheable = true;
     pl_target best;
     memset(&best, 0, sizeof(best));
     if (!ua->net) {
@@ -362,6 +373,7 @@ int pl__ua_local_for(const pl_ua *ua, const pl_target *dst, char *hostport, size
         if (score < 0)
             return PL_ENOTFOUND;
         if (unspecified(&best.addr) || best.addr.ss_family != dst->addr.ss_family) {
+            cacheable = false; /* the kernel's choice for this destination */
             struct sockaddr_storage me;
             if (route_source(dst, &me) != PL_OK)
                 return PL_ENOTFOUND;
@@ -377,5 +389,11 @@ int pl__ua_local_for(const pl_ua *ua, const pl_target *dst, char *hostport, size
     if (ip_print(&best.addr, host, sizeof(host)) != PL_OK)
         return PL_EINVAL;
     int k = snprintf(hostport, cap, "%s:%u", host, (unsigned)pl_target_port(&best));
-    return k > 0 && (size_t)k < cap ? PL_OK : PL_ENOSPC;
+    if (k <= 0 || (size_t)k >= cap)
+        return PL_ENOSPC;
+    if (cacheable && (size_t)k < sizeof(ua->local_cache[fam][tp].hp)) {
+        memcpy(ua->local_cache[fam][tp].hp, hostport, (size_t)k + 1);
+        ua->local_cache[fam][tp].valid = true;
+    }
+    return PL_OK;
 }

@@ -107,6 +107,12 @@ struct pl_ua {
     ua_watch *watches; /* REFERs sent, awaiting NOTIFYs */
     pl_ua_stats stats;
     bool closing;
+    /* "host:port" toward each family and transport, when it does not depend
+     * on the destination (the listener has a specific address). */
+    struct {
+        char hp[64];
+        bool valid;
+    } local_cache[2][PL_TP_COUNT_];
 };
 
 void pl__ua_log(const pl_ua *ua, pl_ua_log_level level, pl_str call_id, const char *fmt, ...)
@@ -115,7 +121,7 @@ const ua_handler *pl__ua_handler_find(const pl_ua *ua, pl_str method);
 /* Allow: OPTIONS, ACK, CANCEL, every method with on_request, the profile's. */
 bool pl__ua_allow(const pl_ua *ua, const pl_ua_profile *p, char *out, size_t cap, size_t *len);
 /* The local address a message to dst leaves from: "host:port" for Via and Contact. */
-int pl__ua_local_for(const pl_ua *ua, const pl_target *dst, char *hostport, size_t cap);
+int pl__ua_local_for(pl_ua *ua, const pl_target *dst, char *hostport, size_t cap);
 
 /* ------------------------------------------------------------ clients */
 
@@ -148,6 +154,8 @@ struct ua_client {
     enum { UC_NEW, UC_RESOLVING, UC_SENT } state;
     pl_txn *txn;
     pl_str contact_auto; /* the Contact value the UA put in, to correct at send time */
+    char contact_hp[128]; /* the host:port and transport it was made for */
+    pl_transport contact_tp;
     pl_target dst;
     ua_auth auth[UA_MAX_AUTH];
     unsigned nauth, auth_rounds, redirects;
