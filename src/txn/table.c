@@ -35,22 +35,24 @@ static uint32_t key_hash(const char *p, size_t n)
     return (uint32_t)h;
 }
 
+static void place(struct txn_slot *b, size_t n, uint32_t hash, txn_key *k)
+{
+    size_t i = hash & (n - 1);
+    while (b[i].key)
+        i = (i + 1) & (n - 1);
+    b[i].hash = hash;
+    b[i].key = k;
+}
+
 static int grow(pl_txn_layer *l)
 {
     size_t n = l->nbuckets ? l->nbuckets * 2 : 1024;
-    txn_key **b = calloc(n, sizeof(*b));
+    struct txn_slot *b = calloc(n, sizeof(*b));
     if (!b)
         return PL_ENOMEM;
-    for (size_t i = 0; i < l->nbuckets; i++) {
-        txn_key *k = l->buckets[i];
-        while (k) {
-            txn_key *next = k->next;
-            size_t j = k->hash & (n - 1);
-            k->next = b[j];
-            b[j] = k;
-            k = next;
-        }
-    }
+    for (size_t i = 0; i < l->nbuckets; i++)
+        if (l->buckets[i].key)
+            place(b, n, l->buckets[i].hash, l->buckets[i].key);
     free(l->buckets);
     l->buckets = b;
     l->nbuckets = n;
@@ -59,7 +61,7 @@ static int grow(pl_txn_layer *l)
 
 int pl__txn_key_add(pl_txn_layer *l, pl_txn *t, const char *key, size_t len, txn_key **out)
 {
-    if (l->nkeys + 1 > l->nbuckets && grow(l) != PL_OK)
+    if (2 * (l->nkeys + 1) > l->nbuckets && grow(l) != PL_OK)
         return PL_ENOMEM;
     txn_key *k = malloc(sizeof(*k) + len);
     if (!k)
@@ -68,9 +70,7 @@ int pl__txn_key_add(pl_txn_layer *l, pl_txn *t, const char *key, size_t len, txn
     k->len = len;
     k->hash = key_hash(key, len);
     k->txn = t;
-    size_t j = k->hash & (l->nbuckets - 1);
-    k->next = l->buckets[j];
-    l->buckets[j] = k;
+    place(l->buckets, l->nbuckets, k->hash, k);
     l->nkeys++;
     *out = k;
     return PL_OK;
@@ -80,11 +80,24 @@ void pl__txn_key_remove(pl_txn_layer *l, txn_key *k)
 {
     if (!k)
         return;
-    txn_key **pp = &l->buckets[k->hash & (l->nbuckets - 1)];
-    while (*pp && *pp != k)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = k->next;
+    size_t mask = l->nbuckets - 1, i = k->hash & mask;
+    while (l->buckets[i].key && l->buckets[i].key != k)
+        i = (i + 1) & mask;
+    if (l->buckets[i].key == k) {
+        /* Backward-shift deletion: later entries of the run move up into
+         * the hole unless their home slot lies after it (no tombstones). */
+        size_t hole = i;
+        for (size_t j = (hole + 1) & mask; l->buckets[j].key; j = (j + 1) & mask) {
+            size_t home = l->buckets[j].hash & mask;
+            bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+            if (movable) {
+                l->buckets[hole] = l->buckets[j];
+                hole = j;
+            }
+        }
+        l->buckets[hole].key = NULL;
+        l->buckets[hole].hash = 0;
+    }
     l->nkeys--;
     free(k);
 }
@@ -94,8 +107,10 @@ pl_txn *pl__txn_key_find(pl_txn_layer *l, const char *key, size_t len)
     if (!l->nbuckets)
         return NULL;
     uint32_t h = key_hash(key, len);
-    for (txn_key *k = l->buckets[h & (l->nbuckets - 1)]; k; k = k->next) {
-        if (k->hash == h && k->len == len && memcmp(k->bytes, key, len) == 0)
+    size_t mask = l->nbuckets - 1;
+    for (size_t i = h & mask; l->buckets[i].key; i = (i + 1) & mask) {
+        const txn_key *k = l->buckets[i].key;
+        if (l->buckets[i].hash == h && k->len == len && memcmp(k->bytes, key, len) == 0)
             return k->txn;
     }
     return NULL;

@@ -11,7 +11,6 @@
 /* One key in the match table; a transaction has up to two (its match key
  * and, for a UAS, its merged-request key). */
 typedef struct txn_key {
-    struct txn_key *next;
     pl_txn *txn;
     uint32_t hash;
     size_t len;
@@ -55,8 +54,13 @@ struct pl_txn {
 struct pl_txn_layer {
     pl_txn_config cfg;
     pl_txn_stats stats;
-    txn_key **buckets;
-    size_t nbuckets;
+    /* Open addressing with linear probing: each slot holds the key's hash
+     * beside its pointer, so a probe that misses touches no key. */
+    struct txn_slot {
+        uint32_t hash;
+        txn_key *key; /* NULL: empty */
+    } *buckets;
+    size_t nbuckets; /* a power of two, at most half full */
     size_t nkeys;
     pl_txn *all; /* every live transaction */
     pl_arena scratch;
