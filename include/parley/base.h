@@ -77,6 +77,8 @@ pl_str pl_str_trim(pl_str s);
  */
 int pl_str_to_u64(pl_str s, uint64_t max, uint64_t *out);
 int pl_str_to_u32(pl_str s, uint32_t max, uint32_t *out);
+/* v in decimal into out (at least 10 bytes, not NUL-terminated); returns the length. */
+size_t pl_u32_print(uint32_t v, char *out);
 
 /*
  * Arena: bump allocation from a block the caller gives (or none). When the

@@ -129,3 +129,16 @@ int pl_str_to_u32(pl_str s, uint32_t max, uint32_t *out)
         *out = (uint32_t)v;
     return rc;
 }
+
+size_t pl_u32_print(uint32_t v, char *out)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}

@@ -39,8 +39,7 @@ static void sb_putc(sbuf *b, const char *s)
 static void sb_u32(sbuf *b, uint32_t v)
 {
     char num[12];
-    int k = snprintf(num, sizeof(num), "%u", v);
-    sb_put(b, (pl_str){num, (size_t)k});
+    sb_put(b, (pl_str){num, pl_u32_print(v, num)});
 }
 
 /* A URI as a name-addr: RFC 3261 20.10 wants <> around one with ',' ';' '?'. */

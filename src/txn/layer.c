@@ -147,11 +147,35 @@ void pl__txn_drop_request(pl_txn *t)
 
 static bool addr_text(const pl_target *src, char *out, size_t cap)
 {
-    if (src->addr.ss_family == AF_INET6)
-        return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&src->addr)->sin6_addr, out,
-                         (socklen_t)cap) != NULL;
-    return inet_ntop(AF_INET, &((const struct sockaddr_in *)&src->addr)->sin_addr, out,
-                     (socklen_t)cap) != NULL;
+    /* Most requests come from the peer the last one came from (a proxy, a
+     * trunk): inet_ntop once per address, not once per request. */
+    static _Thread_local struct sockaddr_storage last;
+    static _Thread_local char last_text[INET6_ADDRSTRLEN];
+    size_t alen =
+        src->addr.ss_family == AF_INET6 ? sizeof(struct in6_addr) : sizeof(struct in_addr);
+    const void *a = src->addr.ss_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)&src->addr)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)&src->addr)->sin_addr;
+    const void *l = src->addr.ss_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)&last)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)&last)->sin_addr;
+    if (last.ss_family == src->addr.ss_family && last_text[0] && memcmp(a, l, alen) == 0) {
+        size_t n = strlen(last_text);
+        if (n >= cap)
+            return false;
+        memcpy(out, last_text, n + 1);
+        return true;
+    }
+    if (!inet_ntop(src->addr.ss_family, a, last_text, sizeof(last_text))) {
+        last_text[0] = '\0';
+        return false;
+    }
+    last = src->addr;
+    size_t n = strlen(last_text);
+    if (n >= cap)
+        return false;
+    memcpy(out, last_text, n + 1);
+    return true;
 }
 
 void pl__txn_response_target(const pl_msg *req, const pl_target *src, pl_target *out)
@@ -206,7 +230,8 @@ static int stamp_via(pl_msg *m, const pl_target *src)
             return PL_OK;
         memcpy(buf, raw.p, (size_t)(at - raw.p));
         o = (size_t)(at - raw.p);
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "=%u", pl_target_port(src));
+        buf[o++] = '=';
+        o += pl_u32_print(pl_target_port(src), buf + o);
         memcpy(buf + o, at, (size_t)(end - at));
         o += (size_t)(end - at);
     } else {

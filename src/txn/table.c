@@ -160,8 +160,7 @@ size_t pl__txn_server_key(const pl_msg *m, const char *method_class, char *out, 
         put(&k, m->from && m->from->has_tag ? m->from->tag : PL_STR_NULL);
         put(&k, m->call_id);
         char num[12];
-        int n = snprintf(num, sizeof(num), "%u", m->cseq.num);
-        put(&k, (pl_str){num, (size_t)n});
+        put(&k, (pl_str){num, pl_u32_print(m->cseq.num, num)});
         put(&k, v->raw);
     }
     return k.over ? 0 : k.len;
@@ -186,8 +185,7 @@ size_t pl__txn_merge_key(const pl_msg *m, char *out, size_t cap)
     put(&k, m->from->tag);
     put(&k, m->call_id);
     char num[12];
-    int n = snprintf(num, sizeof(num), "%u", m->cseq.num);
-    put(&k, (pl_str){num, (size_t)n});
+    put(&k, (pl_str){num, pl_u32_print(m->cseq.num, num)});
     put(&k, m->cseq.method);
     return k.over ? 0 : k.len;
 }

@@ -38,6 +38,30 @@ static void guess_local(pl_ua *ua, const pl_uri *hop, char *out, size_t cap)
         snprintf(out, cap, "127.0.0.1:5060");
 }
 
+/* A bounded string builder: the per-request text is joined without printf. */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool over;
+} sbuf;
+
+static void sput(sbuf *b, pl_str s)
+{
+    if (b->over || s.len >= b->cap - b->n) {
+        b->over = true;
+        return;
+    }
+    if (s.len)
+        memcpy(b->p + b->n, s.p, s.len);
+    b->n += s.len;
+    b->p[b->n] = '\0';
+}
+
+static void sputc(sbuf *b, const char *s)
+{
+    sput(b, pl_str_c(s));
+}
+
 /* "<sip:user@hostport[;transport=x]>" for a request to tp. */
 static int contact_value(const pl_ua_profile *p, const char *hostport, pl_transport tp, char *out,
                          size_t cap)
@@ -47,12 +71,15 @@ static int contact_value(const pl_ua_profile *p, const char *hostport, pl_transp
     pl_str user = PL_STR_NULL;
     if (a && pl_uri_parse(&aor, pl_str_c(a), NULL) == PL_OK && aor.scheme != PL_URI_TEL)
         user = aor.user;
-    const char *scheme = tp == PL_TP_TLS ? "sips" : "sip";
-    const char *tparam = tp == PL_TP_TCP ? ";transport=tcp" : "";
-    int k = user.len ? snprintf(out, cap, "<%s:%.*s@%s%s>", scheme, (int)user.len, user.p, hostport,
-                                tparam)
-                     : snprintf(out, cap, "<%s:%s%s>", scheme, hostport, tparam);
-    return k > 0 && (size_t)k < cap ? PL_OK : PL_ENOSPC;
+    sbuf b = {out, 0, cap, cap == 0};
+    sputc(&b, tp == PL_TP_TLS ? "<sips:" : "<sip:");
+    if (user.len) {
+        sput(&b, user);
+        sputc(&b, "@");
+    }
+    sputc(&b, hostport);
+    sputc(&b, tp == PL_TP_TCP ? ";transport=tcp>" : ">");
+    return b.over ? PL_ENOSPC : PL_OK;
 }
 
 /* The route set of the profile: "<uri;lr>" values, outbound proxy first. */
@@ -216,19 +243,28 @@ int pl_ua_request_new(pl_ua *ua, const pl_ua_profile *profile, const char *metho
         rc = contact_value(c->profile, hostport, tp, contact, sizeof(contact));
     const char *aor = pl__ua_prof_aor(c->profile);
     const char *disp = pl__ua_prof_display(c->profile);
-    int k =
-        disp ? snprintf(from, sizeof(from), "\"%s\" <%s>", disp,
-                        aor ? aor : "sip:anonymous@anonymous.invalid")
-             : snprintf(from, sizeof(from), "<%s>", aor ? aor : "sip:anonymous@anonymous.invalid");
-    if (k <= 0 || (size_t)k >= sizeof(from))
-        rc = PL_EINVAL;
-    /* To: the target as written; an addr-spec gets angle brackets (20.10). */
-    k = to.angle ? snprintf(tov, sizeof(tov), "%.*s", (int)(to.raw.len), to.raw.p)
-                 : snprintf(tov, sizeof(tov), "<%.*s>", (int)ruri.len, ruri.p);
-    if (to.angle && to.uri.headers.len) /* drop the URI headers from To as well */
-        k = snprintf(tov, sizeof(tov), "%.*s<%.*s>%.*s", (int)to.display.len, to.display.p,
-                     (int)ruri.len, ruri.p, (int)to.params.len, to.params.p);
-    if (k <= 0 || (size_t)k >= sizeof(tov))
+    sbuf fb = {from, 0, sizeof(from), false};
+    if (disp) {
+        sputc(&fb, "\"");
+        sputc(&fb, disp);
+        sputc(&fb, "\" ");
+    }
+    sputc(&fb, "<");
+    sputc(&fb, aor ? aor : "sip:anonymous@anonymous.invalid");
+    sputc(&fb, ">");
+    /* To: the target as written; an addr-spec gets angle brackets (20.10),
+     * and URI headers are dropped from it as from the Request-URI. */
+    sbuf tb = {tov, 0, sizeof(tov), false};
+    if (to.angle && !to.uri.headers.len) {
+        sput(&tb, to.raw);
+    } else {
+        sput(&tb, to.angle ? to.display : PL_STR_NULL);
+        sputc(&tb, "<");
+        sput(&tb, ruri);
+        sputc(&tb, ">");
+        sput(&tb, to.angle ? to.params : PL_STR_NULL);
+    }
+    if (fb.over || tb.over)
         rc = PL_EINVAL;
     if (rc == PL_OK)
         rc = add_routes(c, extra, &n, 48);
