@@ -78,6 +78,19 @@ int pl__ua_build_response(pl_ua *ua, const pl_ua_profile *p, const pl_msg *req,
     return rc;
 }
 
+/* Count, report and log an answer the UA gives by itself, then send it:
+ * in that order, as a final response frees the transaction's request. */
+static void auto_send(pl_ua *ua, pl_txn *st, const pl_msg *req, const pl_target *peer,
+                      const pl_msg *resp)
+{
+    ua->stats.auto_answers++;
+    if (ua->cfg.on_auto_answer)
+        ua->cfg.on_auto_answer(ua, req, peer, resp->status, ua->cfg.user);
+    pl__ua_log(ua, PL_UA_LOG_INFO, req->call_id, "%.*s answered %u by the UA", (int)req->method.len,
+               req->method.p, resp->status);
+    pl_txn_respond(st, resp);
+}
+
 void pl__ua_auto_answer(pl_ua *ua, pl_txn *st, const pl_msg *req, const pl_target *peer,
                         const pl_ua_profile *p, uint16_t code, const char *reason)
 {
@@ -86,13 +99,8 @@ void pl__ua_auto_answer(pl_ua *ua, pl_txn *st, const pl_msg *req, const pl_targe
     pl_arena_init(&a, block, sizeof(block), 0);
     pl_msg resp;
     if (pl__ua_build_response(ua, p, req, peer, code, reason, PL_STR_NULL, &a, &resp) == PL_OK)
-        pl_txn_respond(st, &resp);
+        auto_send(ua, st, req, peer, &resp);
     pl_arena_free(&a);
-    ua->stats.auto_answers++;
-    if (ua->cfg.on_auto_answer)
-        ua->cfg.on_auto_answer(ua, req, peer, code, ua->cfg.user);
-    pl__ua_log(ua, PL_UA_LOG_INFO, req->call_id, "%.*s answered %u by the UA", (int)req->method.len,
-               req->method.p, code);
 }
 
 /* 200 to OPTIONS from the profile (RFC 3261 11.2). */
@@ -203,11 +211,8 @@ void pl__ua_server_request(pl_ua *ua, pl_txn *st, const pl_msg *req, const pl_ta
             pl_arena_init(&a, block, sizeof(block), 0);
             pl_msg resp;
             if (options_answer(ua, p, req, src, PL_STR_NULL, &a, &resp) == PL_OK)
-                pl_txn_respond(st, &resp);
+                auto_send(ua, st, req, src, &resp);
             pl_arena_free(&a);
-            ua->stats.auto_answers++;
-            if (ua->cfg.on_auto_answer)
-                ua->cfg.on_auto_answer(ua, req, src, 200, ua->cfg.user);
         } else if (in_dialog_only(req->method_id)) {
             pl__ua_auto_answer(ua, st, req, src, p, 481, NULL);
         } else if (req->method_id != PL_METHOD_OTHER) {
@@ -232,11 +237,8 @@ void pl__ua_server_request(pl_ua *ua, pl_txn *st, const pl_msg *req, const pl_ta
         pl_msg resp;
         if (pl__ua_build_response(ua, p, req, src, 420, NULL, PL_STR_NULL, &a, &resp) == PL_OK &&
             pl_msg_hdr_append(&resp, PL_STR_LIT("Unsupported"), bad) == PL_OK)
-            pl_txn_respond(st, &resp);
+            auto_send(ua, st, req, src, &resp);
         pl_arena_free(&a);
-        ua->stats.auto_answers++;
-        if (ua->cfg.on_auto_answer)
-            ua->cfg.on_auto_answer(ua, req, src, 420, ua->cfg.user);
         return;
     }
     if (req->body.len && req->has_content_type && pl__ua_prof_check_ctype(p)) {

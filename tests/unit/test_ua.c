@@ -186,6 +186,18 @@ static void b_factory(pl_ua *ua, const pl_msg *req, void **app, void (**fr)(void
     *fr = app_free;
 }
 
+/* The last request the UA answered by itself, as the observer saw it. */
+static char AUTO_SEEN[128];
+
+static void on_auto(pl_ua *ua, const pl_msg *req, const pl_target *src, uint16_t code, void *user)
+{
+    (void)ua;
+    (void)src;
+    (void)user;
+    snprintf(AUTO_SEEN, sizeof(AUTO_SEEN), "%.*s %.*s %u", (int)req->method.len, req->method.p,
+             (int)req->call_id.len, req->call_id.p, code);
+}
+
 static pl_ua *mk_ua(sim_ep *ep, pl_ua_profile *p, const char *local, bool factory)
 {
     pl_ua_config cfg;
@@ -197,6 +209,7 @@ static pl_ua *mk_ua(sim_ep *ep, pl_ua_profile *p, const char *local, bool factor
     cfg.log_level = PL_UA_LOG_ERROR;
     if (factory)
         cfg.on_new_server = b_factory;
+    cfg.on_auto_answer = on_auto;
     pl_ua *ua = pl_ua_new(&cfg);
     assert_non_null(ua);
     ep->receive = rx;
@@ -485,6 +498,13 @@ static void test_automatic_answers(void **state)
         const ev *f = last(EV_FAILURE, 'A');
         assert_non_null(f);
         assert_int_equal(f->status, want[i]);
+        /* the observer saw the request whole, with the code sent */
+        char seen[128];
+        const char *cid = strstr(f->hdrs, "\r\nCall-ID: ");
+        assert_non_null(cid);
+        int cl = (int)strcspn(cid + 11, "\r");
+        snprintf(seen, sizeof(seen), "%s %.*s %u", methods[i], cl, cid + 11, want[i]);
+        assert_string_equal(AUTO_SEEN, seen);
         if (want[i] == 405 || want[i] == 501)
             assert_true(has_line(f->hdrs, "Allow: OPTIONS, ACK, CANCEL, MESSAGE"));
     }
