@@ -230,7 +230,7 @@ static void ua_provisional(pl_ua *ua, pl_ua_client req, const pl_msg *resp, void
 static void ua_log(pl_ua_log_level level, pl_str call_id, const char *line, void *user)
 {
     (void)user;
-    static const char *names[] = {"error", "warning", "info", "debug"};
+    static const char *names[] = {"?", "error", "warning", "info", "debug"};
     if (call_id.len)
         fprintf(stderr, "%s: %s: call-id %.*s: %s\n", prog, names[level], (int)call_id.len,
                 call_id.p, line);

@@ -132,8 +132,9 @@ typedef void (*pl_ua_new_server_cb)(pl_ua *ua, const pl_msg *req, void **app,
 /* The profile that serves an incoming request (NULL: the master). */
 typedef const pl_ua_profile *(*pl_ua_select_profile_cb)(pl_ua *ua, const pl_msg *req, void *user);
 
+/* Log levels; 0 in pl_ua_config.log_level means the default (warnings). */
 typedef enum pl_ua_log_level {
-    PL_UA_LOG_ERROR,
+    PL_UA_LOG_ERROR = 1,
     PL_UA_LOG_WARN,
     PL_UA_LOG_INFO,
     PL_UA_LOG_DEBUG

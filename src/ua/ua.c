@@ -28,7 +28,7 @@ void pl__ua_log(const pl_ua *ua, pl_ua_log_level level, pl_str call_id, const ch
         ua->cfg.log(level, call_id, line, ua->cfg.user);
         return;
     }
-    static const char *names[] = {"error", "warning", "info", "debug"};
+    static const char *names[] = {"?", "error", "warning", "info", "debug"};
     if (call_id.len)
         fprintf(stderr, "parley: ua %s: call-id %.*s: %s\n", names[level], (int)call_id.len,
                 call_id.p, line);
