@@ -77,7 +77,7 @@ static void start_polling(const char *role, void (*fn)(void))
     struct itimerspec its = {{0, POLL_MS * 1000000L}, {0, 1000000L}};
     if (poll_fd < 0 || timerfd_settime(poll_fd, 0, &its, NULL) != 0 ||
         fd_listen(poll_fd, FD_READ, on_poll_fd, NULL) != 0)
-        bt_fail(role, "timerfd: %s", strerror(errno));
+        bench_fail(role, "timerfd: %s", strerror(errno));
 }
 
 static void stop_polling(void)
@@ -94,18 +94,18 @@ static struct sip *new_stack(const char *role, uint16_t *port)
     struct sip *sip = NULL;
     int err = sip_alloc(&sip, NULL, HASH_SIZE, HASH_SIZE, 64, NULL, NULL, NULL);
     if (err)
-        bt_fail(role, "sip_alloc: %s", strerror(err));
+        bench_fail(role, "sip_alloc: %s", strerror(err));
     struct sa laddr;
     sa_set_str(&laddr, "127.0.0.1", 0);
     err = sip_transp_add(sip, SIP_TRANSP_UDP, &laddr);
     if (err)
-        bt_fail(role, "sip_transp_add(UDP, 127.0.0.1:0): %s", strerror(err));
+        bench_fail(role, "sip_transp_add(UDP, 127.0.0.1:0): %s", strerror(err));
     struct sa local;
     struct sa dst;
     sa_set_str(&dst, "127.0.0.1", 9);
     err = sip_transp_laddr(sip, &local, SIP_TRANSP_UDP, &dst);
     if (err || !sa_port(&local))
-        bt_fail(role, "sip_transp_laddr: %s", strerror(err ? err : EINVAL));
+        bench_fail(role, "sip_transp_laddr: %s", strerror(err ? err : EINVAL));
     *port = sa_port(&local);
     return sip;
 }
@@ -132,7 +132,7 @@ static bool ls_on_request(const struct sip_msg *msg, void *arg)
     int err =
         sip_treply(NULL, LS.sip, msg, options ? 200 : 501, options ? "OK" : "Not Implemented");
     if (err)
-        bt_fail(LIBRE_ROLE_S, "sip_treply: %s", strerror(err));
+        bench_fail(LIBRE_ROLE_S, "sip_treply: %s", strerror(err));
     return true;
 }
 
@@ -141,33 +141,32 @@ static void ls_on_drain(void)
     if (!timers_idle())
         return;
     stop_polling();
-    bt_report("done %llu %llu %llu %llu 0", (unsigned long long)LS.requests,
-              (unsigned long long)(bt_cpu_us() - LS.cpu0),
-              (unsigned long long)((bt_now_ns() - LS.stop_ns) / 1000000u),
-              (unsigned long long)bt_maxrss_kb());
+    bench_report("done %llu %llu %llu %llu 0", (unsigned long long)LS.requests,
+                 (unsigned long long)(bench_cpu_us() - LS.cpu0),
+                 (unsigned long long)((bench_now_ns() - LS.stop_ns) / 1000000u),
+                 (unsigned long long)bench_maxrss_kb());
     re_cancel();
+}
+
+static void ls_command(const char *cmd)
+{
+    if (strcmp(cmd, "tick") == 0) {
+        bench_report("tick %llu %llu %u", (unsigned long long)LS.requests,
+                     (unsigned long long)(bench_cpu_us() - LS.cpu0), timers_armed());
+    } else if (strcmp(cmd, "stop") == 0 && !LS.draining) {
+        LS.draining = true;
+        LS.stop_ns = bench_now_ns();
+        bench_report("stopped %llu %llu %u", (unsigned long long)LS.requests,
+                     (unsigned long long)(bench_cpu_us() - LS.cpu0), timers_armed());
+        start_polling(LIBRE_ROLE_S, ls_on_drain);
+    }
 }
 
 static void ls_on_stdin(int flags, void *arg)
 {
     (void)flags;
     (void)arg;
-    char cmd[64];
-    int r;
-    while ((r = bt_read_cmd(cmd, sizeof(cmd))) == 1) {
-        if (strcmp(cmd, "tick") == 0) {
-            bt_report("tick %llu %llu %u", (unsigned long long)LS.requests,
-                      (unsigned long long)(bt_cpu_us() - LS.cpu0), timers_armed());
-        } else if (strcmp(cmd, "stop") == 0 && !LS.draining) {
-            LS.draining = true;
-            LS.stop_ns = bt_now_ns();
-            bt_report("stopped %llu %llu %u", (unsigned long long)LS.requests,
-                      (unsigned long long)(bt_cpu_us() - LS.cpu0), timers_armed());
-            start_polling(LIBRE_ROLE_S, ls_on_drain);
-        }
-    }
-    if (r < 0)
-        exit(3);
+    bench_take_cmds(ls_command);
 }
 
 int libre_server(const role_opts *o)
@@ -175,18 +174,18 @@ int libre_server(const role_opts *o)
     (void)o;
     int err = libre_init();
     if (err)
-        bt_fail(LIBRE_ROLE_S, "libre_init: %s", strerror(err));
+        bench_fail(LIBRE_ROLE_S, "libre_init: %s", strerror(err));
     uint16_t port;
     LS.sip = new_stack(LIBRE_ROLE_S, &port);
     struct sip_lsnr *lsnr = NULL;
     err = sip_listen(&lsnr, LS.sip, true, ls_on_request, NULL);
     if (err)
-        bt_fail(LIBRE_ROLE_S, "sip_listen: %s", strerror(err));
+        bench_fail(LIBRE_ROLE_S, "sip_listen: %s", strerror(err));
     err = fd_listen(0, FD_READ, ls_on_stdin, NULL);
     if (err)
-        bt_fail(LIBRE_ROLE_S, "fd_listen(stdin): %s", strerror(err));
-    LS.cpu0 = bt_cpu_us();
-    bt_report("ready %u", port);
+        bench_fail(LIBRE_ROLE_S, "fd_listen(stdin): %s", strerror(err));
+    LS.cpu0 = bench_cpu_us();
+    bench_report("ready %u", port);
     re_main(NULL);
     fd_close(0);
     mem_deref(lsnr);
@@ -203,11 +202,10 @@ static struct {
     struct sip *sip;
     uint16_t lport;
     char ruri[64];
-    bool verifying, timing, active_done;
-    uint64_t started, ok, fail;
-    int bad_err;
-    uint16_t bad_status;
-    uint64_t t0, t_end, deadline_ns, cpu0;
+    bool verifying;
+    bench_loop loop; /* the timed transactions */
+    int bad_err;     /* the first failed one's error (0: it got a status) */
+    uint64_t cpu0;
     size_t req_bytes, resp_bytes;
     struct tmr guard;
 } LC;
@@ -233,31 +231,23 @@ static void lc_on_drain(void)
     if (!timers_idle())
         return;
     stop_polling();
-    bt_report("done %llu %llu %llu", (unsigned long long)(bt_cpu_us() - LC.cpu0),
-              (unsigned long long)((bt_now_ns() - LC.t_end) / 1000000u),
-              (unsigned long long)bt_maxrss_kb());
+    bench_report("done %llu %llu %llu", (unsigned long long)(bench_cpu_us() - LC.cpu0),
+                 (unsigned long long)((bench_now_ns() - LC.loop.t_end) / 1000000u),
+                 (unsigned long long)bench_maxrss_kb());
     re_cancel();
 }
 
 static void lc_active_end(void)
 {
-    LC.active_done = true;
-    LC.t_end = bt_now_ns();
-    bt_report("active %llu %llu %llu %llu %u 0", (unsigned long long)LC.ok,
-              (unsigned long long)LC.fail, (unsigned long long)(LC.t_end - LC.t0),
-              (unsigned long long)(bt_cpu_us() - LC.cpu0), timers_armed());
-    if (LC.fail)
-        bt_fail(LIBRE_ROLE_C, "%llu of %llu transactions failed (first: %s %u)",
-                (unsigned long long)LC.fail, (unsigned long long)LC.started,
-                LC.bad_err ? strerror(LC.bad_err) : "status", LC.bad_status);
+    const bench_loop *l = &LC.loop;
+    bench_report("active %llu %llu %llu %llu %u 0", (unsigned long long)l->ok,
+                 (unsigned long long)l->fail, (unsigned long long)(l->t_end - l->t0),
+                 (unsigned long long)(bench_cpu_us() - LC.cpu0), timers_armed());
+    if (l->fail)
+        bench_fail(LIBRE_ROLE_C, "%llu of %llu transactions failed (first: %s %d)",
+                   (unsigned long long)l->fail, (unsigned long long)l->started,
+                   LC.bad_err ? strerror(LC.bad_err) : "status", l->bad_status);
     start_polling(LIBRE_ROLE_C, lc_on_drain);
-}
-
-static bool lc_more(void)
-{
-    if (LC.o->count)
-        return LC.started < LC.o->count;
-    return bt_now_ns() < LC.deadline_ns;
 }
 
 static void lc_on_response(int err, const struct sip_msg *msg, void *arg)
@@ -271,29 +261,26 @@ static void lc_on_response(int err, const struct sip_msg *msg, void *arg)
         tmr_cancel(&LC.guard);
         sip_set_trace_handler(LC.sip, NULL);
         if (!good)
-            bt_fail(LIBRE_ROLE_C, "verification: the OPTIONS got %s %u, not 200",
-                    err ? strerror(err) : "status", msg ? msg->scode : 0);
-        bt_report("verified %zu %zu", LC.req_bytes, LC.resp_bytes);
-        LC.timing = true;
-        LC.t0 = bt_now_ns();
-        LC.deadline_ns = LC.t0 + (uint64_t)(LC.o->seconds * 1e9);
-        for (unsigned i = 0; i < LC.o->window && lc_more(); i++)
+            bench_fail(LIBRE_ROLE_C, "verification: the OPTIONS got %s %u, not 200",
+                       err ? strerror(err) : "status", msg ? msg->scode : 0);
+        bench_report("verified %zu %zu", LC.req_bytes, LC.resp_bytes);
+        bench_loop_begin(&LC.loop, LC.o);
+        for (unsigned i = 0; i < LC.o->window && bench_loop_more(&LC.loop); i++)
             lc_start_one();
         return;
     }
-    if (good) {
-        LC.ok++;
-    } else {
-        if (!LC.fail) {
-            LC.bad_err = err;
-            LC.bad_status = msg ? msg->scode : 0;
-        }
-        LC.fail++;
-    }
-    if (lc_more())
+    if (!good && !LC.loop.fail)
+        LC.bad_err = err;
+    switch (bench_loop_final(&LC.loop, good, msg ? msg->scode : 0)) {
+    case BENCH_LOOP_NEXT:
         lc_start_one();
-    else if (LC.ok + LC.fail == LC.started && !LC.active_done)
+        break;
+    case BENCH_LOOP_END:
         lc_active_end();
+        break;
+    default:
+        break;
+    }
 }
 
 static void lc_start_one(void)
@@ -310,15 +297,14 @@ static void lc_start_one(void)
                      (unsigned long long)rand_u64(), LC.o->port, (unsigned long long)rand_u64(),
                      (unsigned)(rand_u64() & 0xffff), LC.lport);
     if (err)
-        bt_fail(LIBRE_ROLE_C, "sip_requestf: %s", strerror(err));
-    if (LC.timing)
-        LC.started++;
+        bench_fail(LIBRE_ROLE_C, "sip_requestf: %s", strerror(err));
+    bench_loop_sent(&LC.loop);
 }
 
 static void lc_on_guard(void *arg)
 {
     (void)arg;
-    bt_fail(LIBRE_ROLE_C, "verification: no final response to the first OPTIONS in 5 s");
+    bench_fail(LIBRE_ROLE_C, "verification: no final response to the first OPTIONS in 5 s");
 }
 
 int libre_client(const role_opts *o)
@@ -326,11 +312,11 @@ int libre_client(const role_opts *o)
     LC.o = o;
     int err = libre_init();
     if (err)
-        bt_fail(LIBRE_ROLE_C, "libre_init: %s", strerror(err));
+        bench_fail(LIBRE_ROLE_C, "libre_init: %s", strerror(err));
     LC.sip = new_stack(LIBRE_ROLE_C, &LC.lport);
     snprintf(LC.ruri, sizeof(LC.ruri), "sip:bench@127.0.0.1:%u", o->port);
     tmr_init(&LC.guard);
-    LC.cpu0 = bt_cpu_us();
+    LC.cpu0 = bench_cpu_us();
     LC.verifying = true;
     sip_set_trace_handler(LC.sip, lc_trace);
     tmr_start(&LC.guard, 5000, lc_on_guard, NULL);

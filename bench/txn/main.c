@@ -13,19 +13,10 @@
  */
 #include "bench_txn.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -74,355 +65,57 @@ static void usage(FILE *out)
 
 /* ------------------------------------------------------------------ options */
 
+const bench_program bench_prog = {"bench-txn", 2, 1};
+
 enum { PAIR_ECHO, PAIR_PARLEY, PAIR_LIBRE, PAIR_COUNT };
 static const char *const pair_key[PAIR_COUNT] = {"echo", "parley", "libre"};
 static const char *pair_label[PAIR_COUNT] = {"udp echo", "Parley", "libre"};
 
-#define MAX_WINDOWS 8
-
 typedef struct opts {
-    role_opts role;
-    bool only[PAIR_COUNT];
-    unsigned windows[MAX_WINDOWS];
-    size_t nwindows;
+    bench_opts b;
     bool long_mode;
-    bool seconds_set;
-    int pin; /* PIN_* */
 } opts;
 
-enum { PIN_NONE, PIN_APART, PIN_SAME };
-
-static _Noreturn void usage_error(const char *fmt, ...)
+static bool txn_flag(const char *a, void *ctx)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench-txn: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see bench-txn --help)\n", stderr);
-    va_end(ap);
-    exit(2);
+    if (strcmp(a, "--long") != 0)
+        return false;
+    ((opts *)ctx)->long_mode = true;
+    return true;
 }
 
-static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
+static bool txn_option(const char *a, const char *v, void *ctx)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-        usage_error("%s wants a whole number from %llu to %llu, not '%s'", opt,
-                    (unsigned long long)min, (unsigned long long)max, s);
-    return v;
+    if (strcmp(a, "--count") != 0)
+        return false;
+    ((opts *)ctx)->b.role.count = bench_parse_u64(a, v, 1, 100000000);
+    return true;
 }
 
 static void parse_args(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->role.seconds = 4;
-    o->role.t1 = 500;
-    o->role.t4 = 5000;
-    o->role.window = 1;
-    o->windows[0] = 1;
-    o->windows[1] = 64;
-    o->nwindows = 2;
-    bool only_set = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (strcmp(a, "--long") == 0) {
-            o->long_mode = true;
-            continue;
-        }
-        if (!v)
-            usage_error("unknown option or missing value: %s", a);
-        i++;
-        if (strcmp(a, "--role") == 0) {
-            o->role.role = v;
-        } else if (strcmp(a, "--seconds") == 0) {
-            char *end;
-            o->role.seconds = strtod(v, &end);
-            if (end == v || *end || !(o->role.seconds > 0 && o->role.seconds <= 3600))
-                usage_error("--seconds wants a number of seconds from 0 to 3600, not '%s'", v);
-            o->seconds_set = true;
-        } else if (strcmp(a, "--count") == 0) {
-            o->role.count = parse_u64(a, v, 1, 100000000);
-        } else if (strcmp(a, "--window") == 0) {
-            o->role.window = (unsigned)parse_u64(a, v, 1, 4096);
-        } else if (strcmp(a, "--windows") == 0) {
-            o->nwindows = 0;
-            char buf[256];
-            snprintf(buf, sizeof(buf), "%s", v);
-            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-                if (o->nwindows == MAX_WINDOWS)
-                    usage_error("--windows takes at most %d values", MAX_WINDOWS);
-                o->windows[o->nwindows++] = (unsigned)parse_u64(a, tok, 1, 4096);
-            }
-            if (!o->nwindows)
-                usage_error("--windows wants a list such as 1,64");
-        } else if (strcmp(a, "--only") == 0) {
-            only_set = true;
-            char buf[256];
-            snprintf(buf, sizeof(buf), "%s", v);
-            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-                int k = -1;
-                for (int p = 0; p < PAIR_COUNT; p++)
-                    if (strcmp(tok, pair_key[p]) == 0)
-                        k = p;
-                if (k < 0)
-                    usage_error("--only: unknown pair '%s' (echo, parley, libre)", tok);
-                o->only[k] = true;
-            }
-        } else if (strcmp(a, "--pin") == 0) {
-            if (strcmp(v, "none") == 0)
-                o->pin = PIN_NONE;
-            else if (strcmp(v, "apart") == 0)
-                o->pin = PIN_APART;
-            else if (strcmp(v, "same") == 0)
-                o->pin = PIN_SAME;
-            else
-                usage_error("--pin wants none, apart or same, not '%s'", v);
-        } else if (strcmp(a, "--t1") == 0) {
-            o->role.t1 = (unsigned)parse_u64(a, v, 1, 60000);
-        } else if (strcmp(a, "--t4") == 0) {
-            o->role.t4 = (unsigned)parse_u64(a, v, 1, 600000);
-        } else if (strcmp(a, "--port") == 0) {
-            o->role.port = (uint16_t)parse_u64(a, v, 1, 65535);
-        } else if (strcmp(a, "--tick-ms") == 0) {
-            o->role.tick_ms = (unsigned)parse_u64(a, v, 0, 3600000);
-        } else if (strcmp(a, "--deadline") == 0) {
-            o->role.deadline = (unsigned)parse_u64(a, v, 1, 86400);
-        } else {
-            usage_error("unknown option %s", a);
-        }
-    }
-    if (!only_set)
-        for (int p = 0; p < PAIR_COUNT; p++)
-            o->only[p] = true;
+    bench_opts_init(&o->b, 4);
+    o->b.role.t1 = 500;
+    o->b.role.t4 = 5000;
+    const bench_args spec = {pair_key, PAIR_COUNT, usage, txn_flag, txn_option, o};
+    bench_parse_args(argc, argv, &o->b, &spec);
     if (o->long_mode) {
-        if (!o->seconds_set)
-            o->role.seconds = 60;
+        if (!o->b.seconds_set)
+            o->b.role.seconds = 60;
         for (int p = 0; p < PAIR_COUNT; p++)
-            o->only[p] = p == PAIR_PARLEY;
-        o->windows[0] = 64;
-        o->nwindows = 1;
+            o->b.only[p] = p == PAIR_PARLEY;
+        o->b.windows[0] = 64;
+        o->b.nwindows = 1;
     }
 }
 
-/* ------------------------------------------------------------------ roles */
-
-static int run_role(const opts *o)
-{
-    static const struct {
-        const char *name;
-        int (*fn)(const role_opts *);
-        bool client;
-    } roles[] = {
-        {"parley-server", parley_server, false}, {"server", parley_server, false},
-        {"parley-client", parley_client, true},  {"client", parley_client, true},
-        {"libre-server", libre_server, false},   {"libre-client", libre_client, true},
-        {"echo-server", echo_server, false},     {"echo-client", echo_client, true},
-    };
-    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-        if (strcmp(o->role.role, roles[i].name) != 0)
-            continue;
-        if (roles[i].client && !o->role.port)
-            usage_error("--role %s needs --port", o->role.role);
-        bt_role_init(&o->role);
-        return roles[i].fn(&o->role);
-    }
-    usage_error("unknown role '%s'", o->role.role);
-}
-
-/* ------------------------------------------------------------------ children */
-
-typedef struct child {
-    const char *name;
-    pid_t pid;
-    int out_fd; /* its stdout: reports */
-    int in_fd;  /* its stdin: commands (-1 for a client) */
-    char buf[8192];
-    size_t len;
-    bool eof;
-} child;
-
-static child *live_children[2];
-static char self_exe[PATH_MAX];
-
-static void kill_children(void)
-{
-    for (int i = 0; i < 2; i++) {
-        child *c = live_children[i];
-        if (c && c->pid > 0) {
-            kill(c->pid, SIGKILL);
-            waitpid(c->pid, NULL, 0);
-            c->pid = -1;
-        }
-    }
-}
-
-static void on_signal(int sig)
-{
-    for (int i = 0; i < 2; i++) {
-        child *c = live_children[i];
-        if (c && c->pid > 0)
-            kill(c->pid, SIGKILL);
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-static void spawn(child *c, int slot, const char *name, char **argv, bool with_stdin, int cpu)
-{
-    int out[2], in[2] = {-1, -1};
-    if (pipe(out) != 0 || (with_stdin && pipe(in) != 0)) {
-        fprintf(stderr, "bench-txn: pipe: %s\n", strerror(errno));
-        exit(1);
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "bench-txn: fork: %s\n", strerror(errno));
-        exit(1);
-    }
-    if (pid == 0) {
-        if (cpu >= 0) {
-            cpu_set_t set;
-            CPU_ZERO(&set);
-            CPU_SET(cpu, &set);
-            if (sched_setaffinity(0, sizeof(set), &set) != 0)
-                fprintf(stderr, "bench-txn: cannot pin %s to CPU %d: %s\n", name, cpu,
-                        strerror(errno));
-        }
-        dup2(out[1], 1);
-        if (with_stdin) {
-            dup2(in[0], 0);
-        } else {
-            /* Not closed: a socket must not become fd 0 (libuv refuses to close it). */
-            int null = open("/dev/null", O_RDONLY);
-            if (null > 0) {
-                dup2(null, 0);
-                close(null);
-            }
-        }
-        close(out[0]);
-        close(out[1]);
-        if (with_stdin) {
-            close(in[0]);
-            close(in[1]);
-        }
-        execv(self_exe, argv);
-        fprintf(stderr, "bench-txn: cannot run %s: %s\n", self_exe, strerror(errno));
-        _exit(127);
-    }
-    close(out[1]);
-    if (with_stdin)
-        close(in[0]);
-    memset(c, 0, sizeof(*c));
-    c->name = name;
-    c->pid = pid;
-    c->out_fd = out[0];
-    c->in_fd = with_stdin ? in[1] : -1;
-    live_children[slot] = c;
-}
-
-/* The next whole line from c, or false. */
-static bool next_line(child *c, char *line, size_t cap)
-{
-    char *nl = memchr(c->buf, '\n', c->len);
-    if (!nl)
-        return false;
-    size_t n = (size_t)(nl - c->buf);
-    size_t k = n < cap - 1 ? n : cap - 1;
-    memcpy(line, c->buf, k);
-    line[k] = '\0';
-    memmove(c->buf, nl + 1, c->len - n - 1);
-    c->len -= n + 1;
-    return true;
-}
-
-static void fill(child *c)
-{
-    if (c->len == sizeof(c->buf))
-        c->len = 0;
-    ssize_t r = read(c->out_fd, c->buf + c->len, sizeof(c->buf) - c->len);
-    if (r > 0)
-        c->len += (size_t)r;
-    else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-        c->eof = true;
-}
-
-static void send_cmd(child *c, const char *cmd)
-{
-    if (c->in_fd < 0)
-        return;
-    size_t n = strlen(cmd);
-    if (write(c->in_fd, cmd, n) != (ssize_t)n) {
-        /* The server is gone: its pipe's end of file will say so. */
-    }
-}
-
-static uint64_t mono_ms(void)
-{
-    return bt_now_ns() / 1000000u;
-}
-
-/* Wait for a child to exit by itself (it has reported done), at most ms. */
-static int reap(child *c, unsigned ms)
-{
-    int status = 0;
-    for (unsigned waited = 0; c->pid > 0; waited += 10) {
-        pid_t r = waitpid(c->pid, &status, WNOHANG);
-        if (r == c->pid) {
-            c->pid = -1;
-            break;
-        }
-        if (waited >= ms) {
-            kill(c->pid, SIGKILL);
-            waitpid(c->pid, &status, 0);
-            c->pid = -1;
-            return -1;
-        }
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    close_fd(&c->out_fd);
-    close_fd(&c->in_fd);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static const char *exit_text(child *c)
-{
-    static char buf[128];
-    int status = 0;
-    pid_t r = 0;
-    /* Its pipe closed: give it a second to be reaped, to say how it ended. */
-    for (int i = 0; c->pid > 0 && i < 100 && r == 0; i++) {
-        r = waitpid(c->pid, &status, WNOHANG);
-        if (r == 0) {
-            struct timespec ts = {0, 10 * 1000000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (r == c->pid && c->pid > 0) {
-        c->pid = -1;
-        if (WIFEXITED(status))
-            snprintf(buf, sizeof(buf), "exited with status %d", WEXITSTATUS(status));
-        else
-            snprintf(buf, sizeof(buf), "was killed by signal %d (%s)", WTERMSIG(status),
-                     strsignal(WTERMSIG(status)));
-        return buf;
-    }
-    return "closed its report pipe";
-}
+static const bench_role roles[] = {
+    {"parley-server", parley_server, false}, {"server", parley_server, false},
+    {"parley-client", parley_client, true},  {"client", parley_client, true},
+    {"libre-server", libre_server, false},   {"libre-client", libre_client, true},
+    {"echo-server", echo_server, false},     {"echo-client", echo_client, true},
+};
 
 /* ------------------------------------------------------------------ one run */
 
@@ -444,27 +137,7 @@ typedef struct result {
     size_t nticks;
 } result;
 
-static _Noreturn void run_failed(const result *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench-txn: %s W=%u FAILED: ", pair_label[r->pair], r->window);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    kill_children();
-    exit(1);
-}
-
-static const char *role_name(int pair, bool server)
-{
-    static const char *const names[PAIR_COUNT][2] = {
-        {"echo-client", "echo-server"},
-        {"parley-client", "parley-server"},
-        {"libre-client", "libre-server"},
-    };
-    return names[pair][server];
-}
+#define run_failed(r, ...) bench_run_failed(pair_label[(r)->pair], (r)->window, __VA_ARGS__)
 
 static void run_pair(const opts *o, int pair, unsigned window, result *r)
 {
@@ -473,81 +146,35 @@ static void run_pair(const opts *o, int pair, unsigned window, result *r)
     r->window = window;
     bool parley = pair == PAIR_PARLEY;
     /* Timer J (server) and K (client), as each side will run them. */
-    uint64_t j_ms = 64u * (parley ? o->role.t1 : 500u), k_ms = parley ? o->role.t4 : 5000u;
+    uint64_t j_ms = 64u * (parley ? o->b.role.t1 : 500u), k_ms = parley ? o->b.role.t4 : 5000u;
     if (pair == PAIR_ECHO)
         j_ms = k_ms = 0;
-    double traffic_s = o->role.count ? 600 : o->role.seconds;
-    unsigned deadline = (unsigned)(traffic_s + (double)j_ms / 1000 + 120);
+    double traffic_s = o->b.role.count ? 600 : o->b.role.seconds;
 
-    char s_deadline[32], s_port[16], s_window[16], s_seconds[32], s_count[32], s_t1[16], s_t4[16],
-        s_tick[16];
-    snprintf(s_deadline, sizeof(s_deadline), "%u", deadline);
-    snprintf(s_window, sizeof(s_window), "%u", window);
-    snprintf(s_seconds, sizeof(s_seconds), "%.3f", o->role.seconds);
-    snprintf(s_count, sizeof(s_count), "%llu", (unsigned long long)o->role.count);
-    snprintf(s_t1, sizeof(s_t1), "%u", o->role.t1);
-    snprintf(s_t4, sizeof(s_t4), "%u", o->role.t4);
-    snprintf(s_tick, sizeof(s_tick), "%u", o->long_mode ? 5000u : 0u);
-
-    fprintf(stderr, "bench-txn: %s W=%u: starting\n", pair_label[pair], window);
-    static child server, client;
-    char *sargv[] = {self_exe,     "--role",   (char *)role_name(pair, true),
-                     "--deadline", s_deadline, "--t1",
-                     s_t1,         "--t4",     s_t4,
-                     NULL};
-    spawn(&server, 0, "server", sargv, true, o->pin == PIN_APART ? 1 : o->pin == PIN_SAME ? 0 : -1);
-
-    char line[512];
-    uint64_t until = mono_ms() + 10000;
-    unsigned port = 0;
-    while (!port) {
-        while (!port && next_line(&server, line, sizeof(line))) {
-            if (sscanf(line, "ready %u", &port) != 1 && strncmp(line, "error", 5) == 0)
-                run_failed(r, "server: %s", line + 6);
-        }
-        if (port)
-            break;
-        if (server.eof)
-            run_failed(r, "the server %s before it was ready", exit_text(&server));
-        int64_t left = (int64_t)(until - mono_ms());
-        if (left <= 0)
-            run_failed(r, "the server was not ready within 10 s");
-        struct pollfd p = {server.out_fd, POLLIN, 0};
-        if (poll(&p, 1, (int)left) > 0)
-            fill(&server);
-    }
-    snprintf(s_port, sizeof(s_port), "%u", port);
-    char *cargv[] = {self_exe,
-                     "--role",
-                     (char *)role_name(pair, false),
-                     "--port",
-                     s_port,
-                     "--window",
-                     s_window,
-                     "--deadline",
-                     s_deadline,
-                     "--t1",
-                     s_t1,
-                     "--t4",
-                     s_t4,
-                     "--tick-ms",
-                     s_tick,
-                     o->role.count ? "--count" : "--seconds",
-                     o->role.count ? s_count : s_seconds,
-                     NULL};
-    spawn(&client, 1, "client", cargv, false, o->pin == PIN_NONE ? -1 : 0);
+    bench_pair_run run = {.key = pair_key[pair],
+                          .label = pair_label[pair],
+                          .recv = "server",
+                          .send = "client",
+                          .role = o->b.role,
+                          .pin = o->b.pin};
+    run.role.window = window;
+    run.role.deadline = (unsigned)(traffic_s + (double)j_ms / 1000 + 120);
+    run.role.tick_ms = o->long_mode ? 5000u : 0u;
+    static bench_child server, client;
+    bench_start_pair(&run, &server, &client);
 
     enum { VERIFY, ACTIVE, DRAIN } phase = VERIFY;
     bool c_done = false, s_done = false, s_stopped = false;
-    uint64_t c_until = mono_ms() + 10000, s_until = UINT64_MAX;
+    uint64_t c_until = bench_mono_ms() + 10000, s_until = UINT64_MAX;
     uint64_t t_active = 0;
     tick pending = {0};
+    char line[512];
     while (!c_done || !s_done) {
-        child *kids[2] = {&client, &server};
+        bench_child *kids[2] = {&client, &server};
         for (int k = 0; k < 2; k++) {
-            child *c = kids[k];
+            bench_child *c = kids[k];
             bool is_server = c == &server;
-            while (next_line(c, line, sizeof(line))) {
+            while (bench_next_line(c, line, sizeof(line))) {
                 if (strncmp(line, "error", 5) == 0)
                     run_failed(r, "%s: %s", c->name, line + 6);
                 unsigned long long a = 0, b = 0, d = 0, e = 0, f = 0, g = 0;
@@ -556,18 +183,18 @@ static void run_pair(const opts *o, int pair, unsigned window, result *r)
                         r->req_bytes = a;
                         r->resp_bytes = b;
                         phase = ACTIVE;
-                        c_until = mono_ms() + (uint64_t)(traffic_s * 1000) + j_ms + 15000;
+                        c_until = bench_mono_ms() + (uint64_t)(traffic_s * 1000) + j_ms + 15000;
                         fprintf(stderr,
                                 "bench-txn: %s W=%u: verified (request %llu bytes, response "
                                 "%llu); timing %s\n",
                                 pair_label[pair], window, a, b,
-                                o->role.count ? "a fixed count" : "a fixed duration");
+                                o->b.role.count ? "a fixed count" : "a fixed duration");
                     } else if (sscanf(line, "tick %llu %llu %llu %llu", &a, &b, &d, &e) == 4) {
                         pending.t_ms = a;
                         pending.c_done = b;
                         pending.c_cpu = d;
                         pending.c_live = e;
-                        send_cmd(&server, "tick\n");
+                        bench_send_cmd(&server, "tick\n");
                     } else if (sscanf(line, "active %llu %llu %llu %llu %llu %llu", &a, &b, &d, &e,
                                       &f, &g) == 6) {
                         r->ok = a;
@@ -577,8 +204,8 @@ static void run_pair(const opts *o, int pair, unsigned window, result *r)
                         r->c_live_end = f;
                         r->c_retx = g;
                         phase = DRAIN;
-                        t_active = mono_ms();
-                        send_cmd(&server, "stop\n");
+                        t_active = bench_mono_ms();
+                        bench_send_cmd(&server, "stop\n");
                         c_until = t_active + k_ms + 20000;
                         s_until = t_active + j_ms + 30000;
                         double secs = (double)d / 1e9;
@@ -635,11 +262,11 @@ static void run_pair(const opts *o, int pair, unsigned window, result *r)
                 }
             }
             if (c->eof && !(is_server ? s_done : c_done))
-                run_failed(r, "the %s %s", c->name, exit_text(c));
+                run_failed(r, "the %s %s", c->name, bench_exit_text(c));
         }
         if (c_done && s_done)
             break;
-        uint64_t now = mono_ms();
+        uint64_t now = bench_mono_ms();
         if (!c_done && now >= c_until)
             run_failed(r, "the client sent no %s report in time",
                        phase == VERIFY   ? "verification"
@@ -648,27 +275,10 @@ static void run_pair(const opts *o, int pair, unsigned window, result *r)
         if (!s_done && now >= s_until)
             run_failed(r, "the server did not finish within %.0f s of the end of traffic",
                        (double)(s_until - t_active) / 1000);
-        uint64_t until_next = c_until < s_until ? c_until : s_until;
-        if (until_next > now + 1000)
-            until_next = now + 1000;
-        struct pollfd p[2];
-        nfds_t n = 0;
-        if (!client.eof)
-            p[n++] = (struct pollfd){client.out_fd, POLLIN, 0};
-        if (!server.eof)
-            p[n++] = (struct pollfd){server.out_fd, POLLIN, 0};
-        if (poll(p, n, (int)(until_next - now)) > 0) {
-            for (nfds_t i = 0; i < n; i++) {
-                if (p[i].revents)
-                    fill(p[i].fd == client.out_fd ? &client : &server);
-            }
-        }
+        bench_poll_children(&client, &server, now, c_until < s_until ? c_until : s_until);
     }
     (void)s_stopped;
-    int cs = reap(&client, 5000), ss = reap(&server, 5000);
-    live_children[0] = live_children[1] = NULL;
-    if (cs != 0 || ss != 0)
-        run_failed(r, "client exit status %d, server %d", cs, ss);
+    bench_reap_pair(&client, &server, pair_label[pair], window);
     if (r->ok == 0)
         run_failed(r, "no transaction completed");
     if (j_ms)
@@ -683,13 +293,7 @@ static void run_pair(const opts *o, int pair, unsigned window, result *r)
 
 static double rate_of(const result *r)
 {
-    return r->ns ? (double)r->ok * 1e9 / (double)r->ns : 0;
-}
-
-/* Per transaction: the client's count includes its verification transaction. */
-static double per_txn(uint64_t us, uint64_t n)
-{
-    return n ? (double)us / (double)n : 0;
+    return bench_rate(r->ok, r->ns);
 }
 
 static void print_table(const result *res, size_t n)
@@ -707,8 +311,8 @@ static void print_table(const result *res, size_t n)
         uint64_t sn = r->s_reqs ? r->s_reqs : cn;
         printf("| %s | %u | %llu | %.0f | %.2f | %.2f | %.2f | %.2f | %llu | %.1f |\n",
                pair_label[r->pair], r->window, (unsigned long long)r->ok, rate_of(r),
-               per_txn(r->c_cpu_traffic, cn), per_txn(r->c_cpu_total, cn),
-               per_txn(r->s_cpu_traffic, sn), per_txn(r->s_cpu_total, sn),
+               bench_per(r->c_cpu_traffic, cn), bench_per(r->c_cpu_total, cn),
+               bench_per(r->s_cpu_traffic, sn), bench_per(r->s_cpu_total, sn),
                (unsigned long long)r->s_live_stop, (double)r->s_rss_kb / 1024);
     }
     printf("\n");
@@ -746,8 +350,8 @@ static void print_long(const result *r)
         uint64_t ds = t->s_reqs - (p ? p->s_reqs : 0);
         double rate = dt ? (double)dn * 1000 / (double)dt : 0;
         printf("| %.0f | %.0f | %.2f | %.2f | %llu | %llu |\n", (double)t->t_ms / 1000, rate,
-               per_txn(t->c_cpu - (p ? p->c_cpu : 0), dn),
-               per_txn(t->s_cpu - (p ? p->s_cpu : 0), ds), (unsigned long long)t->c_live,
+               bench_per(t->c_cpu - (p ? p->c_cpu : 0), dn),
+               bench_per(t->s_cpu - (p ? p->s_cpu : 0), ds), (unsigned long long)t->c_live,
                (unsigned long long)t->s_live);
         if (i == 0)
             first = lo = hi = rate;
@@ -764,42 +368,26 @@ int main(int argc, char **argv)
 {
     opts o;
     parse_args(argc, argv, &o);
-    if (o.role.role)
-        return run_role(&o);
+    if (o.b.role.role)
+        return bench_run_role(&o.b.role, roles, sizeof(roles) / sizeof(roles[0]));
 
     static char libre_label[48];
     snprintf(libre_label, sizeof(libre_label), "libre %s", libre_version());
     pair_label[PAIR_LIBRE] = libre_label;
+    bench_orch_init(argv[0]);
 
-    ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
-    if (n > 0)
-        self_exe[n] = '\0';
-    else
-        snprintf(self_exe, sizeof(self_exe), "%s", argv[0]);
-    atexit(kill_children);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
-    signal(SIGPIPE, SIG_IGN);
-
-    result res[PAIR_COUNT * MAX_WINDOWS];
+    static result res[PAIR_COUNT * BENCH_MAX_WINDOWS];
     size_t nres = 0;
-    for (size_t w = 0; w < o.nwindows; w++) {
-        for (int p = 0; p < PAIR_COUNT; p++) {
-            if (!o.only[p])
-                continue;
-            run_pair(&o, p, o.windows[w], &res[nres]);
-            nres++;
-        }
-    }
+    int pair;
+    unsigned window;
+    for (; bench_nth_run(&o.b, PAIR_COUNT, nres, &pair, &window); nres++)
+        run_pair(&o, pair, window, &res[nres]);
     print_table(res, nres);
     if (o.long_mode)
         print_long(&res[0]);
 
     /* The headline lines, at the largest W that was run (64 by default). */
-    unsigned wmax = 0;
-    for (size_t w = 0; w < o.nwindows; w++)
-        wmax = o.windows[w] > wmax ? o.windows[w] : wmax;
+    unsigned wmax = bench_max_window(&o.b);
     const result *at[PAIR_COUNT] = {NULL, NULL, NULL};
     for (size_t i = 0; i < nres; i++)
         if (res[i].window == wmax)
@@ -807,10 +395,10 @@ int main(int argc, char **argv)
     if (at[PAIR_PARLEY] && (at[PAIR_LIBRE] || at[PAIR_ECHO]))
         printf("\n");
     if (at[PAIR_PARLEY] && at[PAIR_LIBRE])
-        printf("transactions speedup vs libre: %.1fx\n",
-               rate_of(at[PAIR_PARLEY]) / rate_of(at[PAIR_LIBRE]));
+        bench_print_ratio("transactions speedup vs libre",
+                          rate_of(at[PAIR_PARLEY]) / rate_of(at[PAIR_LIBRE]));
     if (at[PAIR_PARLEY] && at[PAIR_ECHO])
-        printf("transactions vs udp floor: %.0f%%\n",
-               100 * rate_of(at[PAIR_PARLEY]) / rate_of(at[PAIR_ECHO]));
+        bench_print_percent("transactions vs udp floor",
+                            100 * rate_of(at[PAIR_PARLEY]) / rate_of(at[PAIR_ECHO]));
     return 0;
 }

@@ -73,10 +73,10 @@ static void ps_on_request(pl_txn_layer *l, pl_txn *st, const pl_msg *req, const 
     pl_error err;
     int rc = pl_msg_build_response(&resp, &PS.arena, req, code, PL_STR_NULL, PL_STR_NULL, &err);
     if (rc != PL_OK)
-        bt_fail("parley-server", "pl_msg_build_response: %s", pl_err_str(rc));
+        bench_fail("parley-server", "pl_msg_build_response: %s", pl_err_str(rc));
     rc = pl_txn_respond(st, &resp);
     if (rc != PL_OK)
-        bt_fail("parley-server", "pl_txn_respond: %s", pl_err_str(rc));
+        bench_fail("parley-server", "pl_txn_respond: %s", pl_err_str(rc));
 }
 
 static void ps_on_stray(pl_txn_layer *l, const pl_msg *m, const pl_target *src, void *user)
@@ -91,10 +91,10 @@ static void ps_finish(void)
 {
     pl_txn_stats st;
     pl_txn_layer_stats(PS.layer, &st);
-    bt_report("done %llu %llu %llu %llu %llu", (unsigned long long)PS.requests,
-              (unsigned long long)(bt_cpu_us() - PS.cpu0),
-              (unsigned long long)((bt_now_ns() - PS.stop_ns) / 1000000u),
-              (unsigned long long)bt_maxrss_kb(), (unsigned long long)st.absorbed);
+    bench_report("done %llu %llu %llu %llu %llu", (unsigned long long)PS.requests,
+                 (unsigned long long)(bench_cpu_us() - PS.cpu0),
+                 (unsigned long long)((bench_now_ns() - PS.stop_ns) / 1000000u),
+                 (unsigned long long)bench_maxrss_kb(), (unsigned long long)st.absorbed);
     uv_timer_stop(&PS.drain_timer);
     uv_poll_stop(&PS.stdin_poll);
     pl_net_stop(PS.net);
@@ -107,27 +107,26 @@ static void ps_on_drain_timer(uv_timer_t *t)
         ps_finish();
 }
 
+static void ps_command(const char *cmd)
+{
+    if (strcmp(cmd, "tick") == 0) {
+        bench_report("tick %llu %llu %zu", (unsigned long long)PS.requests,
+                     (unsigned long long)(bench_cpu_us() - PS.cpu0), live_of(PS.layer));
+    } else if (strcmp(cmd, "stop") == 0 && !PS.draining) {
+        PS.draining = true;
+        PS.stop_ns = bench_now_ns();
+        bench_report("stopped %llu %llu %zu", (unsigned long long)PS.requests,
+                     (unsigned long long)(bench_cpu_us() - PS.cpu0), live_of(PS.layer));
+        uv_timer_start(&PS.drain_timer, ps_on_drain_timer, 0, POLL_MS);
+    }
+}
+
 static void ps_on_stdin(uv_poll_t *h, int status, int events)
 {
     (void)h;
     (void)status;
     (void)events;
-    char cmd[64];
-    int r;
-    while ((r = bt_read_cmd(cmd, sizeof(cmd))) == 1) {
-        if (strcmp(cmd, "tick") == 0) {
-            bt_report("tick %llu %llu %zu", (unsigned long long)PS.requests,
-                      (unsigned long long)(bt_cpu_us() - PS.cpu0), live_of(PS.layer));
-        } else if (strcmp(cmd, "stop") == 0 && !PS.draining) {
-            PS.draining = true;
-            PS.stop_ns = bt_now_ns();
-            bt_report("stopped %llu %llu %zu", (unsigned long long)PS.requests,
-                      (unsigned long long)(bt_cpu_us() - PS.cpu0), live_of(PS.layer));
-            uv_timer_start(&PS.drain_timer, ps_on_drain_timer, 0, POLL_MS);
-        }
-    }
-    if (r < 0)
-        exit(3); /* the orchestrator is gone */
+    bench_take_cmds(ps_command);
 }
 
 int parley_server(const role_opts *o)
@@ -137,11 +136,11 @@ int parley_server(const role_opts *o)
     ncfg.on_message = ps_on_message;
     PS.net = pl_net_new(&ncfg);
     if (!PS.net)
-        bt_fail("parley-server", "pl_net_new failed");
+        bench_fail("parley-server", "pl_net_new failed");
     int rc = pl_net_listen(PS.net, "udp:127.0.0.1:0");
     pl_target local;
     if (rc != PL_OK || pl_net_listen_target(PS.net, 0, &local) != PL_OK)
-        bt_fail("parley-server", "cannot listen on udp:127.0.0.1:0 (%d)", rc);
+        bench_fail("parley-server", "cannot listen on udp:127.0.0.1:0 (%d)", rc);
     pl_txn_config tcfg = {0};
     tcfg.wheel = pl_net_wheel(PS.net);
     tcfg.sender = pl_net_sender(PS.net);
@@ -151,13 +150,13 @@ int parley_server(const role_opts *o)
     tcfg.detect_merged = true; /* a UAS, as parley listen runs */
     PS.layer = pl_txn_layer_new(&tcfg);
     if (!PS.layer)
-        bt_fail("parley-server", "pl_txn_layer_new failed");
+        bench_fail("parley-server", "pl_txn_layer_new failed");
     uv_loop_t *loop = pl_net_loop(PS.net);
     uv_poll_init(loop, &PS.stdin_poll, 0);
     uv_poll_start(&PS.stdin_poll, UV_READABLE, ps_on_stdin);
     uv_timer_init(loop, &PS.drain_timer);
-    PS.cpu0 = bt_cpu_us();
-    bt_report("ready %u", pl_target_port(&local));
+    PS.cpu0 = bench_cpu_us();
+    bench_report("ready %u", pl_target_port(&local));
     pl_net_run(PS.net);
     uv_close((uv_handle_t *)&PS.stdin_poll, NULL);
     uv_close((uv_handle_t *)&PS.drain_timer, NULL);
@@ -176,10 +175,8 @@ typedef struct pclient {
     char ruri[64], to[64], from[64], sent_by[64], contact[96];
     pl_arena arena;
     char block[16384];
-    bool verifying, timing, active_done;
-    uint64_t started, ok, fail; /* timed transactions only */
-    uint16_t bad_status;
-    uint64_t t0, t_end, deadline_ns;
+    bool verifying;
+    bench_loop loop; /* the timed transactions */
     uint64_t cpu0, active_ns;
     size_t req_bytes, resp_bytes;
     uv_timer_t guard_timer, drain_timer, tick_timer;
@@ -225,9 +222,9 @@ static void pc_on_drain_timer(uv_timer_t *t)
     (void)t;
     if (live_of(PC.layer) != 0)
         return;
-    bt_report("done %llu %llu %llu", (unsigned long long)(bt_cpu_us() - PC.cpu0),
-              (unsigned long long)((bt_now_ns() - PC.t_end) / 1000000u),
-              (unsigned long long)bt_maxrss_kb());
+    bench_report("done %llu %llu %llu", (unsigned long long)(bench_cpu_us() - PC.cpu0),
+                 (unsigned long long)((bench_now_ns() - PC.loop.t_end) / 1000000u),
+                 (unsigned long long)bench_maxrss_kb());
     uv_timer_stop(&PC.drain_timer);
     uv_timer_stop(&PC.tick_timer);
     pl_net_stop(PC.net);
@@ -235,45 +232,36 @@ static void pc_on_drain_timer(uv_timer_t *t)
 
 static void pc_active_end(void)
 {
-    PC.active_done = true;
-    PC.t_end = bt_now_ns();
+    const bench_loop *l = &PC.loop;
     uv_timer_stop(&PC.tick_timer);
     pl_txn_stats st;
     pl_txn_layer_stats(PC.layer, &st);
-    bt_report("active %llu %llu %llu %llu %zu %llu", (unsigned long long)PC.ok,
-              (unsigned long long)PC.fail, (unsigned long long)(PC.t_end - PC.t0),
-              (unsigned long long)(bt_cpu_us() - PC.cpu0), st.live,
-              (unsigned long long)st.retransmissions);
-    if (PC.fail)
-        bt_fail("parley-client", "%llu of %llu transactions failed (first final status %u%s)",
-                (unsigned long long)PC.fail, (unsigned long long)PC.started, PC.bad_status,
-                PC.bad_status == 408 ? ": timeout" : "");
+    bench_report("active %llu %llu %llu %llu %zu %llu", (unsigned long long)l->ok,
+                 (unsigned long long)l->fail, (unsigned long long)(l->t_end - l->t0),
+                 (unsigned long long)(bench_cpu_us() - PC.cpu0), st.live,
+                 (unsigned long long)st.retransmissions);
+    if (l->fail)
+        bench_fail("parley-client", "%llu of %llu transactions failed (first final status %d%s)",
+                   (unsigned long long)l->fail, (unsigned long long)l->started, l->bad_status,
+                   l->bad_status == 408 ? ": timeout" : "");
     uv_timer_start(&PC.drain_timer, pc_on_drain_timer, 0, POLL_MS);
-}
-
-static bool pc_more(void)
-{
-    if (PC.o->count)
-        return PC.started < PC.o->count;
-    return bt_now_ns() < PC.deadline_ns;
 }
 
 static void pc_on_tick(uv_timer_t *t)
 {
     (void)t;
-    bt_report("tick %llu %llu %llu %zu", (unsigned long long)((bt_now_ns() - PC.t0) / 1000000u),
-              (unsigned long long)(PC.ok + PC.fail), (unsigned long long)(bt_cpu_us() - PC.cpu0),
-              live_of(PC.layer));
+    bench_report("tick %llu %llu %llu %zu",
+                 (unsigned long long)((bench_now_ns() - PC.loop.t0) / 1000000u),
+                 (unsigned long long)(PC.loop.ok + PC.loop.fail),
+                 (unsigned long long)(bench_cpu_us() - PC.cpu0), live_of(PC.layer));
 }
 
 static void pc_begin_timing(void)
 {
-    PC.timing = true;
-    PC.t0 = bt_now_ns();
-    PC.deadline_ns = PC.t0 + (uint64_t)(PC.o->seconds * 1e9);
+    bench_loop_begin(&PC.loop, PC.o);
     if (PC.o->tick_ms)
         uv_timer_start(&PC.tick_timer, pc_on_tick, PC.o->tick_ms, PC.o->tick_ms);
-    for (unsigned i = 0; i < PC.o->window && pc_more(); i++)
+    for (unsigned i = 0; i < PC.o->window && bench_loop_more(&PC.loop); i++)
         pc_start_one();
 }
 
@@ -288,23 +276,22 @@ static void pc_on_response(pl_txn *ct, const pl_msg *resp, bool final, void *arg
         PC.verifying = false;
         uv_timer_stop(&PC.guard_timer);
         if (!good)
-            bt_fail("parley-client", "verification: the OPTIONS got %u, not 200%s", resp->status,
-                    resp->status == 408 ? " (timeout)" : "");
-        bt_report("verified %zu %zu", PC.req_bytes, PC.resp_bytes);
+            bench_fail("parley-client", "verification: the OPTIONS got %u, not 200%s", resp->status,
+                       resp->status == 408 ? " (timeout)" : "");
+        bench_report("verified %zu %zu", PC.req_bytes, PC.resp_bytes);
         pc_begin_timing();
         return;
     }
-    if (good) {
-        PC.ok++;
-    } else {
-        if (!PC.fail)
-            PC.bad_status = resp->status;
-        PC.fail++;
-    }
-    if (pc_more())
+    switch (bench_loop_final(&PC.loop, good, resp->status)) {
+    case BENCH_LOOP_NEXT:
         pc_start_one();
-    else if (PC.ok + PC.fail == PC.started && !PC.active_done)
+        break;
+    case BENCH_LOOP_END:
         pc_active_end();
+        break;
+    default:
+        break;
+    }
 }
 
 static void pc_start_one(void)
@@ -322,20 +309,19 @@ static void pc_start_one(void)
     pl_error err;
     int rc = pl_msg_build_request(&req, &PC.arena, &spec, &err);
     if (rc != PL_OK)
-        bt_fail("parley-client", "pl_msg_build_request: %s", err.reason);
+        bench_fail("parley-client", "pl_msg_build_request: %s", err.reason);
     if (PC.verifying)
         PC.req_bytes = pl_msg_print_len(&req);
     rc = pl_txn_client_start(PC.layer, &req, &PC.dst, pc_on_response, NULL, NULL);
     if (rc != PL_OK)
-        bt_fail("parley-client", "pl_txn_client_start: %s", pl_err_str(rc));
-    if (PC.timing)
-        PC.started++;
+        bench_fail("parley-client", "pl_txn_client_start: %s", pl_err_str(rc));
+    bench_loop_sent(&PC.loop);
 }
 
 static void pc_on_guard(uv_timer_t *t)
 {
     (void)t;
-    bt_fail("parley-client", "verification: no final response to the first OPTIONS in 5 s");
+    bench_fail("parley-client", "verification: no final response to the first OPTIONS in 5 s");
 }
 
 int parley_client(const role_opts *o)
@@ -345,16 +331,16 @@ int parley_client(const role_opts *o)
     char dst_s[64];
     snprintf(dst_s, sizeof(dst_s), "udp:127.0.0.1:%u", o->port);
     if (pl_target_parse(&PC.dst, dst_s) != PL_OK)
-        bt_fail("parley-client", "bad target %s", dst_s);
+        bench_fail("parley-client", "bad target %s", dst_s);
     pl_net_config ncfg = {0};
     ncfg.on_message = pc_on_message;
     PC.net = pl_net_new(&ncfg);
     if (!PC.net)
-        bt_fail("parley-client", "pl_net_new failed");
+        bench_fail("parley-client", "pl_net_new failed");
     pl_target local;
     if (pl_net_listen(PC.net, "udp:127.0.0.1:0") != PL_OK ||
         pl_net_listen_target(PC.net, 0, &local) != PL_OK)
-        bt_fail("parley-client", "cannot open a UDP socket on 127.0.0.1");
+        bench_fail("parley-client", "cannot open a UDP socket on 127.0.0.1");
     pl_txn_config tcfg = {0};
     tcfg.wheel = pl_net_wheel(PC.net);
     tcfg.sender = pl_net_sender(PC.net);
@@ -363,7 +349,7 @@ int parley_client(const role_opts *o)
     tcfg.on_stray = pc_on_stray;
     PC.layer = pl_txn_layer_new(&tcfg);
     if (!PC.layer)
-        bt_fail("parley-client", "pl_txn_layer_new failed");
+        bench_fail("parley-client", "pl_txn_layer_new failed");
     uint16_t lport = pl_target_port(&local);
     snprintf(PC.ruri, sizeof(PC.ruri), "sip:bench@127.0.0.1:%u", o->port);
     snprintf(PC.to, sizeof(PC.to), "<sip:bench@127.0.0.1:%u>", o->port);
@@ -374,7 +360,7 @@ int parley_client(const role_opts *o)
     uv_timer_init(loop, &PC.guard_timer);
     uv_timer_init(loop, &PC.drain_timer);
     uv_timer_init(loop, &PC.tick_timer);
-    PC.cpu0 = bt_cpu_us();
+    PC.cpu0 = bench_cpu_us();
     /* One transaction first: the pair must work before anything is timed. */
     PC.verifying = true;
     uv_timer_start(&PC.guard_timer, pc_on_guard, 5000, 0);
