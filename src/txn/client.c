@@ -28,8 +28,8 @@ static void deliver(pl_txn *t, const pl_msg *resp, bool final)
 static void deliver_synthesized(pl_txn *t, uint16_t code)
 {
     pl_msg resp;
-    if (pl_msg_build_response(&resp, &t->arena, &t->req, code, PL_STR_NULL, PL_STR_NULL, NULL) ==
-        PL_OK) {
+    if (pl_msg_build_response(&resp, &t->rq->arena, &t->rq->msg, code, PL_STR_NULL, PL_STR_NULL,
+                              NULL) == PL_OK) {
         t->final_seen = true;
         resp.synthesized = true;
         deliver(t, &resp, true);
@@ -97,7 +97,7 @@ void pl__txn_client_timers_init(pl_txn *t)
  * top Via says so (its branch unchanged: it is the same request). */
 static int switch_to_tcp(pl_txn *t)
 {
-    pl_msg *m = &t->req;
+    pl_msg *m = &t->rq->msg;
     int32_t i = pl_msg_hdr_find(m, PL_HDR_VIA, 0);
     const pl_via *v = m->via;
     if (i < 0 || !v)
@@ -107,7 +107,7 @@ static int switch_to_tcp(pl_txn *t)
     size_t pre = (size_t)(v->transport.p - h->value.p);
     size_t post = h->value.len - pre - v->transport.len;
     size_t n = pre + 3 + post;
-    char *val = pl_arena_alloc(&t->arena, n);
+    char *val = pl_arena_alloc(&t->rq->arena, n);
     if (!val)
         return PL_ENOMEM;
     memcpy(val, h->value.p, pre);
@@ -123,14 +123,14 @@ static int switch_to_tcp(pl_txn *t)
     /* Index the new bytes so that every view of the copy points into them. */
     pl_parse_opts opts = {PL_FRAMING_STREAM, &m->limits};
     pl_msg fresh;
-    if (pl_msg_parse(&fresh, b, len, &t->arena, &opts, NULL) != PL_OK) {
+    if (pl_msg_parse(&fresh, b, len, &t->rq->arena, &opts, NULL) != PL_OK) {
         free(b);
         return PL_EINVAL;
     }
     free(t->req_buf);
     t->req_buf = b;
     t->req_len = len;
-    t->req = fresh;
+    t->rq->msg = fresh;
     t->peer.transport = PL_TP_TCP;
     t->reliable = true;
     return PL_OK;
@@ -204,7 +204,7 @@ void pl_txn_client_abandon(pl_txn *ct)
 /* 17.1.1.3: the ACK for a non-2xx final response. */
 static int build_ack(pl_txn *t, const pl_msg *resp)
 {
-    const pl_msg *r = &t->req;
+    const pl_msg *r = &t->rq->msg;
     size_t need = 64 + r->ruri_raw.len + r->via->raw.len + r->from->raw.len + resp->to->raw.len +
                   r->call_id.len;
     for (uint32_t i = 0; i < r->hdr_count; i++)

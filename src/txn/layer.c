@@ -86,11 +86,15 @@ pl_txn *pl__txn_new(pl_txn_layer *l, pl_txn_kind kind, const pl_msg *req, const 
     t->reliable = pl_transport_reliable(peer->transport);
     t->req_len = pl_msg_print_len(req);
     t->req_buf = malloc(t->req_len ? t->req_len : 1);
-    pl_arena_init(&t->arena, NULL, 0, 0);
+    t->rq = malloc(sizeof(*t->rq));
+    if (t->rq)
+        pl_arena_init(&t->rq->arena, NULL, 0, 0);
     pl_parse_opts opts = {PL_FRAMING_STREAM, &req->limits};
-    if (!t->req_buf || pl_msg_print(req, t->req_buf, t->req_len, NULL) != PL_OK ||
-        pl_msg_parse(&t->req, t->req_buf, t->req_len, &t->arena, &opts, NULL) != PL_OK) {
-        pl_arena_free(&t->arena);
+    if (!t->req_buf || !t->rq || pl_msg_print(req, t->req_buf, t->req_len, NULL) != PL_OK ||
+        pl_msg_parse(&t->rq->msg, t->req_buf, t->req_len, &t->rq->arena, &opts, NULL) != PL_OK) {
+        if (t->rq)
+            pl_arena_free(&t->rq->arena);
+        free(t->rq);
         free(t->req_buf);
         free(t);
         return NULL;
@@ -123,8 +127,7 @@ void pl__txn_free(pl_txn *t)
     if (t->next_all)
         t->next_all->prev_all = t->prev_all;
     l->stats.live--;
-    pl_arena_free(&t->arena);
-    free(t->req_buf);
+    pl__txn_drop_request(t);
     free(t->out_buf);
     free(t);
 }
@@ -135,12 +138,14 @@ void pl__txn_drop_request(pl_txn *t)
      * again. Dropping the copy (its bytes and a parse arena of 4 KiB or
      * more) cuts what a finished transaction holds for Timer J or K to a
      * quarter. */
-    pl_arena_free(&t->arena);
+    if (t->rq) {
+        pl_arena_free(&t->rq->arena);
+        free(t->rq);
+        t->rq = NULL;
+    }
     free(t->req_buf);
     t->req_buf = NULL;
     t->req_len = 0;
-    memset(&t->req, 0, sizeof(t->req));
-    t->req_dropped = true;
 }
 
 /* ---- response routing */
@@ -323,7 +328,7 @@ static void new_cancel(pl_txn_layer *l, pl_msg *m, const pl_target *src, const c
     if (!inv || inv->kind != PL_TXN_SERVER_INVITE) {
         /* RFC 3261 9.2: nothing to cancel: 481, from the layer itself. */
         pl_msg resp;
-        if (pl_msg_build_response(&resp, &l->scratch, &t->req, 481, PL_STR_NULL, PL_STR_NULL,
+        if (pl_msg_build_response(&resp, &l->scratch, &t->rq->msg, 481, PL_STR_NULL, PL_STR_NULL,
                                   NULL) == PL_OK)
             pl_txn_respond(t, &resp);
         return;
@@ -332,7 +337,7 @@ static void new_cancel(pl_txn_layer *l, pl_msg *m, const pl_target *src, const c
     if (inv->canceller)
         inv->canceller->cancelled = NULL;
     inv->canceller = t;
-    l->cfg.on_request(l, t, &t->req, src, l->cfg.user);
+    l->cfg.on_request(l, t, &t->rq->msg, src, l->cfg.user);
 }
 
 static void new_request(pl_txn_layer *l, pl_msg *m, const pl_target *src, const char *key,
@@ -365,7 +370,7 @@ static void new_request(pl_txn_layer *l, pl_msg *m, const pl_target *src, const 
     } else {
         pl_timer_start(l->cfg.wheel, &t->t_end, pl__txn_64t1(l));
     }
-    l->cfg.on_request(l, t, &t->req, src, l->cfg.user);
+    l->cfg.on_request(l, t, &t->rq->msg, src, l->cfg.user);
 }
 
 static void on_request(pl_txn_layer *l, pl_msg *m, const pl_target *src)
@@ -441,7 +446,7 @@ int pl_txn_receive(pl_txn_layer *l, const char *buf, size_t len, const pl_target
 
 const pl_msg *pl_txn_request(const pl_txn *t)
 {
-    return t->req_dropped ? NULL : &t->req;
+    return t->rq ? &t->rq->msg : NULL;
 }
 
 pl_txn_kind pl_txn_kind_of(const pl_txn *t)

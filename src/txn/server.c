@@ -38,8 +38,8 @@ static void on_end(pl_timer *timer, void *arg)
     if (!t->final_sent && t->kind == PL_TXN_SERVER_INVITE) {
         /* invite_answer_ms ran out with no final response: 408 from the layer. */
         pl_msg resp;
-        if (pl_msg_build_response(&resp, &t->arena, &t->req, 408, PL_STR_NULL, PL_STR_NULL, NULL) ==
-                PL_OK &&
+        if (pl_msg_build_response(&resp, &t->rq->arena, &t->rq->msg, 408, PL_STR_NULL, PL_STR_NULL,
+                                  NULL) == PL_OK &&
             pl_txn_respond(t, &resp) == PL_OK)
             return;
         done(t, true);
@@ -72,8 +72,8 @@ static void on_trying(pl_timer *timer, void *arg)
     if (t->out_buf || t->state != PL_TXN_PROCEEDING)
         return;
     pl_msg resp;
-    if (pl_msg_build_response(&resp, &t->arena, &t->req, 100, PL_STR_NULL, PL_STR_NULL, NULL) ==
-        PL_OK)
+    if (pl_msg_build_response(&resp, &t->rq->arena, &t->rq->msg, 100, PL_STR_NULL, PL_STR_NULL,
+                              NULL) == PL_OK)
         pl_txn_respond(t, &resp);
 }
 

@@ -27,12 +27,14 @@ struct pl_txn {
     bool final_seen;  /* client: a final response reached the user */
     bool abandoned;   /* client: the user wants no more callbacks */
     bool deliver_503; /* client: the transport refused the request */
-    bool req_dropped; /* a non-INVITE that reached Completed no longer keeps its request */
-    /* The request, owned: its bytes and its parse. */
+    /* The request, owned: its bytes and its parse (rq, NULL once dropped:
+     * a finished transaction keeps none of its 700-odd bytes). */
     char *req_buf;
     size_t req_len;
-    pl_msg req;
-    pl_arena arena;
+    struct txn_req {
+        pl_msg msg;
+        pl_arena arena;
+    } * rq;
     /* Server: the last response sent. Client INVITE: the ACK for a non-2xx. */
     char *out_buf;
     size_t out_len;
@@ -59,7 +61,7 @@ struct pl_txn_layer {
     struct txn_slot {
         uint32_t hash;
         txn_key *key; /* NULL: empty */
-    } *buckets;
+    } * buckets;
     size_t nbuckets; /* a power of two, at most half full */
     size_t nkeys;
     pl_txn *all; /* every live transaction */
