@@ -307,6 +307,19 @@ static size_t server_key(const pl_msg *m, char *key, size_t cap)
     return pl__txn_server_key(m, c, key, cap);
 }
 
+/* Hand a new request to the user; its copy may be dropped only after. */
+static void deliver_request(pl_txn_layer *l, pl_txn *t, const pl_target *src)
+{
+    l->in_request = t;
+    l->drop_after = false;
+    l->cfg.on_request(l, t, &t->rq->msg, src, l->cfg.user);
+    l->in_request = NULL;
+    if (l->drop_after) {
+        l->drop_after = false;
+        pl__txn_drop_request(t);
+    }
+}
+
 static void new_cancel(pl_txn_layer *l, pl_msg *m, const pl_target *src, const char *key,
                        size_t klen)
 {
@@ -337,7 +350,7 @@ static void new_cancel(pl_txn_layer *l, pl_msg *m, const pl_target *src, const c
     if (inv->canceller)
         inv->canceller->cancelled = NULL;
     inv->canceller = t;
-    l->cfg.on_request(l, t, &t->rq->msg, src, l->cfg.user);
+    deliver_request(l, t, src);
 }
 
 static void new_request(pl_txn_layer *l, pl_msg *m, const pl_target *src, const char *key,
@@ -370,7 +383,7 @@ static void new_request(pl_txn_layer *l, pl_msg *m, const pl_target *src, const 
     } else {
         pl_timer_start(l->cfg.wheel, &t->t_end, pl__txn_64t1(l));
     }
-    l->cfg.on_request(l, t, &t->rq->msg, src, l->cfg.user);
+    deliver_request(l, t, src);
 }
 
 static void on_request(pl_txn_layer *l, pl_msg *m, const pl_target *src)

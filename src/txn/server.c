@@ -156,7 +156,10 @@ int pl_txn_respond(pl_txn *t, const pl_msg *resp)
         pl_timer_start(l->cfg.wheel, &t->t_end, t64); /* Timer H */
     } else {
         t->state = PL_TXN_COMPLETED;
-        pl__txn_drop_request(t);
+        if (l->in_request == t)
+            l->drop_after = true; /* the user still reads it: drop on return */
+        else
+            pl__txn_drop_request(t);
         /* Timer J: 64*T1 on an unreliable transport, 0 otherwise. */
         pl_timer_start(l->cfg.wheel, &t->t_end, t->reliable ? 0 : t64);
     }

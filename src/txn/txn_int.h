@@ -65,6 +65,10 @@ struct pl_txn_layer {
     size_t nbuckets; /* a power of two, at most half full */
     size_t nkeys;
     pl_txn *all; /* every live transaction */
+    /* The transaction whose new request the user is being handed: its
+     * request stays whole until on_request returns, even if answered. */
+    pl_txn *in_request;
+    bool drop_after;
     pl_arena scratch;
     char scratch_block[65536];
 };

@@ -151,6 +151,13 @@ static void b_request(pl_ua *ua, pl_ua_server srv, const pl_msg *req, void *app)
     case 4:
         assert_int_equal(pl_ua_server_answer_options(ua, srv), PL_OK);
         break;
+    case 5:
+        /* the request stays whole until the callback returns, answered or not */
+        assert_int_equal(pl_ua_server_accept(ua, srv, 200), PL_OK);
+        copy(e->reason, sizeof(e->reason), req->call_id);
+        assert_true(pl_str_eq(req->method, PL_STR_LIT("MESSAGE")));
+        assert_true(strstr(e->hdrs, e->reason) != NULL);
+        break;
     default:
         break; /* silent */
     }
@@ -752,6 +759,19 @@ static void chain_success(pl_ua *ua, pl_ua_client req, const pl_msg *resp, void 
     }
 }
 
+static void test_request_readable_after_answer(void **state)
+{
+    (void)state;
+    with_b(false);
+    B_DO.mode = 5;
+    assert_int_equal(pl_ua_set_handler(F.ua_b, "MESSAGE", &B_H, NULL), PL_OK);
+    assert_int_equal(pl_ua_set_handler(F.ua_a, "MESSAGE", &A_H, NULL), PL_OK);
+    send_a("MESSAGE", "sip:bob@10.0.0.2", NULL);
+    run_to(100);
+    assert_int_equal(count(EV_SUCCESS, 'A'), 1);
+    assert_true(strlen(last(EV_REQUEST, 'B')->reason) >= 16); /* the Call-ID, read after the 200 */
+}
+
 static void test_api_from_callbacks(void **state)
 {
     (void)state;
@@ -1264,6 +1284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thousand_unanswered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abandon_and_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit_and_build_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_readable_after_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_from_callbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refer_norefersub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refer_implicit_subscription, setup, teardown),
