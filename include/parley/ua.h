@@ -100,7 +100,9 @@ const char *pl_ua_profile_aor(const pl_ua_profile *p);
 
 /* ------------------------------------------------------------ handlers */
 
-/* A new request for the application, answer it through srv. */
+/* A new request for the application, answer it through srv. req is
+ * valid until the callback returns, even once answered; after that,
+ * pl_ua_server_request() gives it while the handle lives. */
 typedef void (*pl_ua_request_cb)(pl_ua *ua, pl_ua_server srv, const pl_msg *req, void *app);
 /* A response to a request the application sent (on_provisional: every 1xx, 100 included). */
 typedef void (*pl_ua_response_cb)(pl_ua *ua, pl_ua_client req, const pl_msg *resp, void *app);
