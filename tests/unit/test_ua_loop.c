@@ -173,12 +173,81 @@ static void test_free_with_pending(void **state)
     assert_int_equal(T.frees, 1);
 }
 
+/* ---- REFER with an implicit subscription, and the default answer, on real sockets */
+
+static int notifies;
+static bool notify_final;
+
+static void on_refer(pl_ua *ua, pl_ua_server srv, const pl_msg *req, void *app)
+{
+    (void)req;
+    (void)app;
+    assert_int_equal(pl_ua_server_accept(ua, srv, 202), PL_OK);
+    assert_int_equal(pl_ua_server_refer_notify(ua, srv, 200, NULL), PL_OK);
+}
+
+static void on_notify(pl_ua *ua, pl_ua_server srv, const pl_msg *req, void *app)
+{
+    (void)app;
+    notifies++;
+    int32_t i = pl_msg_hdr_find(req, PL_HDR_SUBSCRIPTION_STATE, 0);
+    assert_true(i >= 0);
+    if (pl_str_case_eq_c((pl_str){req->hdrs[i].value.p, 10}, "terminated")) {
+        notify_final = true;
+        assert_non_null(memmem(req->body.p, req->body.len, "SIP/2.0 200", 11));
+        pl_ua_stop(ua);
+    }
+    assert_int_equal(pl_ua_server_accept(ua, srv, 200), PL_OK);
+}
+
+static void refer_done(pl_ua *ua, pl_ua_client req, const pl_msg *resp, void *app)
+{
+    (void)ua;
+    (void)req;
+    (void)app;
+    T.status = resp->status;
+}
+
+static void test_refer_subscription_real(void **state)
+{
+    (void)state;
+    notifies = 0;
+    notify_final = false;
+    pl_ua_handler refer = {on_refer, NULL, refer_done, refer_done, NULL};
+    pl_ua_handler notify = {on_notify, NULL, NULL, NULL, NULL};
+    assert_int_equal(pl_ua_set_handler(T.ua, "REFER", &refer, NULL), PL_OK);
+    assert_int_equal(pl_ua_set_handler(T.ua, "NOTIFY", &notify, NULL), PL_OK);
+    pl_ua_client c;
+    assert_int_equal(pl_ua_request_new(T.ua, NULL, "REFER", T.self, NULL, NULL, &c), PL_OK);
+    assert_int_equal(pl_msg_hdr_append(pl_ua_request_msg(T.ua, c), PL_STR_LIT("Refer-To"),
+                                       PL_STR_LIT("<sip:carol@127.0.0.1>")),
+                     PL_OK);
+    assert_int_equal(pl_ua_request_send(T.ua, c), PL_OK);
+    pl_ua_run(T.ua); /* stops at the terminating NOTIFY */
+    assert_int_equal(T.status, 202);
+    assert_true(notify_final);
+    assert_int_equal(notifies, 2); /* 100 Trying, then 200 OK */
+}
+
+static void test_default_answer_real(void **state)
+{
+    (void)state;
+    assert_int_equal(pl_ua_profile_set_default_answer(T.prof, 486, 200), PL_OK);
+    send_to_self("MESSAGE"); /* the MESSAGE handler never answers */
+    pl_ua_run(T.ua);
+    assert_int_equal(T.requests, 1);
+    assert_int_equal(T.failures, 1);
+    assert_int_equal(T.status, 486);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_post_from_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_with_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refer_subscription_real, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_answer_real, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
