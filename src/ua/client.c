@@ -598,7 +598,7 @@ static void ack_2xx(ua_client *c, const pl_msg *resp)
         hop = &hop_uri;
     }
     pl_target dst;
-    char host[256], hostport[128], to[1024], cseq_s[16];
+    char host[256], hostport[128];
     uint16_t port;
     if (!hop ||
         pl_dns_uri_target(hop, c->dst.transport, &dst, host, sizeof(host), &port) != PL_OK ||
@@ -607,14 +607,12 @@ static void ack_2xx(ua_client *c, const pl_msg *resp)
         pl_arena_free(&a);
         return;
     }
-    snprintf(to, sizeof(to), "%.*s", (int)resp->to->raw.len, resp->to->raw.p);
-    (void)cseq_s;
     pl_request_spec spec;
     memset(&spec, 0, sizeof(spec));
     spec.method = PL_STR_LIT("ACK");
     spec.ruri = target;
     spec.from = c->msg.from->raw; /* keeps its tag */
-    spec.to = pl_str_c(to);       /* the 2xx's, with the callee's tag */
+    spec.to = resp->to->raw;      /* the 2xx's, with the callee's tag */
     spec.call_id = c->msg.call_id;
     spec.cseq = c->msg.cseq.num;
     spec.via_transport = pl_str_c(pl_transport_name(dst.transport));

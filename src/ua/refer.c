@@ -75,18 +75,17 @@ static int send_notify(ua_sub *sub, uint16_t code, const char *reason, const cha
 {
     ua_server *s = sub->s;
     pl_ua *ua = s->ua;
-    char body[256], sstate[64];
+    char body[256];
     int k = snprintf(body, sizeof(body), "SIP/2.0 %u %s\r\n", code,
                      reason ? reason : pl_status_reason(code));
     if (k <= 0 || (size_t)k >= sizeof(body))
         return PL_EINVAL;
-    snprintf(sstate, sizeof(sstate), "%s", state);
     pl_str extra[2 * (MAX_SUB_ROUTES + 2)];
     size_t n = 0;
     extra[n++] = PL_STR_LIT("Event");
     extra[n++] = PL_STR_LIT("refer");
     extra[n++] = PL_STR_LIT("Subscription-State");
-    extra[n++] = pl_str_c(sstate);
+    extra[n++] = pl_str_c(state);
     for (size_t i = 0; i < sub->nroutes; i++) {
         extra[n++] = PL_STR_LIT("Route");
         extra[n++] = sub->routes[i];

@@ -153,7 +153,7 @@ struct ua_client {
     pl_msg msg;
     enum { UC_NEW, UC_RESOLVING, UC_SENT } state;
     pl_txn *txn;
-    pl_str contact_auto; /* the Contact value the UA put in, to correct at send time */
+    pl_str contact_auto;  /* the Contact value the UA put in, to correct at send time */
     char contact_hp[128]; /* the host:port and transport it was made for */
     pl_transport contact_tp;
     pl_target dst;

@@ -880,8 +880,6 @@ static void test_refer_implicit_subscription(void **state)
     assert_null(pl_ua_server_request(F.ua_b, srv));
     assert_int_equal(ua_stats(F.ua_b).servers, 0);
     assert_int_equal(ua_stats(F.ua_b).clients, 0);
-    /* a NOTIFY after the terminated one is a stray: 481 */
-    (void)oks;
 }
 
 static void test_refer_subscription_expires(void **state)
@@ -919,7 +917,8 @@ static struct {
     bool proxy;
     bool qop_int;
     bool stale_once;
-    const char *raw_challenge; /* sent as is instead */
+    const char *raw_challenge;   /* sent as is instead */
+    const char *first_challenge; /* sent before the made ones, same header */
     int requests;
     int verified;
     char last_auth[1024];
@@ -980,9 +979,14 @@ static void srv_request(pl_txn_layer *l, pl_txn *st, const pl_msg *req, const pl
         srv_answer(st, req, 200, NULL, 0);
         return;
     }
-    const char *h[6];
+    const char *h[8];
     char vals[3][512];
     size_t n = 0;
+    if (S.first_challenge) {
+        h[2 * n] = S.proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
+        h[2 * n + 1] = S.first_challenge;
+        n++;
+    }
     for (size_t i = 0; i < S.nchallenges; i++) {
         char nonce[128];
         size_t nl, vl;
@@ -1115,13 +1119,13 @@ static void test_auth_no_credentials(void **state)
     assert_int_equal(S.requests, 1);
 }
 
-static void test_auth_two_realms_and_preference(void **state)
+static void test_auth_two_realms(void **state)
 {
     (void)state;
     with_server(S_CHALLENGE);
     S.password = "secret";
     S.proxy = true;
-    /* realm one offers SHA-256 first: taken; realm two MD5 */
+    /* two realms in one 407 (a forking proxy's aggregate): both answered, SHA-256 and MD5 */
     S.realms[0] = "one.example";
     S.algs[0] = PL_DIGEST_SHA256;
     S.realms[1] = "two.example";
@@ -1133,6 +1137,25 @@ static void test_auth_two_realms_and_preference(void **state)
     run_to(1000);
     assert_int_equal(count(EV_SUCCESS, 'A'), 1);
     assert_int_equal(S.verified, 1);
+}
+
+static void test_auth_first_supported_algorithm(void **state)
+{
+    (void)state;
+    with_server(S_CHALLENGE);
+    S.password = "secret";
+    S.realms[0] = "example.com";
+    S.algs[0] = PL_DIGEST_SHA256;
+    S.nchallenges = 1;
+    /* the server's first choice is an algorithm Parley does not know: the next one is taken */
+    S.first_challenge =
+        "Digest realm=\"example.com\", nonce=\"x\", algorithm=SHA3-256, qop=\"auth\"";
+    assert_int_equal(pl_ua_profile_add_credential(F.pa, "example.com", "alice", "secret"), PL_OK);
+    assert_int_equal(pl_ua_set_handler(F.ua_a, "MESSAGE", &A_H, NULL), PL_OK);
+    send_a("MESSAGE", "sip:bob@10.0.0.2", NULL);
+    run_to(1000);
+    assert_int_equal(count(EV_SUCCESS, 'A'), 1);
+    assert_non_null(strstr(S.last_auth, "algorithm=SHA-256"));
 }
 
 static void test_auth_stale_nonce(void **state)
@@ -1294,7 +1317,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_auth_sha512_256, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_wrong_password_no_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_no_credentials, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auth_two_realms_and_preference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_two_realms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_first_supported_algorithm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_stale_nonce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_bad_challenges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect_policy, setup, teardown),
