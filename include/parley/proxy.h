@@ -239,6 +239,8 @@ void pl_proxy_log(const pl_proxy *p, pl_proxy_log_level level, pl_str call_id, c
  * proxy already answered, still readable.
  */
 pl_msg *pl_preq_msg(pl_preq *r);
+/* True when the Request-URI names this proxy (a local address or an alias). */
+bool pl_preq_ruri_local(const pl_preq *r);
 /* Where it came from. */
 const pl_target *pl_preq_source(const pl_preq *r);
 pl_proxy *pl_preq_proxy(const pl_preq *r);
