@@ -90,6 +90,13 @@ void pl__branch_timer_c(pl_timer *t, void *arg)
     branch *b = arg;
     pl_preq *r = b->r;
     pl_proxy *p = r->p;
+    if (b->accepted) {
+        /* Timer M of its transaction fired just before: it is gone. */
+        b->accepted = false;
+        b->ct = NULL;
+        pl__preq_maybe_free(r);
+        return;
+    }
     if (b->state != BR_RUNNING)
         return;
     p->stats.timer_c++;
@@ -259,6 +266,13 @@ static void forward_2xx(pl_preq *r, branch *b, const pl_msg *resp)
         b->state = BR_DONE;
         b->status = resp->status;
         pl_timer_stop(r->p->cfg.wheel, &b->timer_c);
+        if (invite) {
+            /* Outlive the transaction's Timer M (64*T1, RFC 6026), which
+             * fires first on the same wheel, to forward retransmissions. */
+            uint32_t t1 = r->p->cfg.timers.t1 ? r->p->cfg.timers.t1 : 500;
+            b->accepted = true;
+            pl_timer_start(r->p->cfg.wheel, &b->timer_c, 64ull * t1 + 1);
+        }
     }
     /* Every 2xx to an INVITE goes up, each fork's and each retransmission
      * (16.7 step 5, RFC 6026); a non-INVITE gets one final response. */
