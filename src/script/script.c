@@ -180,12 +180,12 @@ static int hook_protected(lua_State *L)
 {
     script_call *c = lua_touserdata(L, 1);
     if (lua_getglobal(L, c->hook) != LUA_TFUNCTION) {
-        if (!c->resp && !c->best)
+        if (c->kind == HOOK_REQUEST)
             return luaL_error(L, "on_request is not a function");
         return 0; /* on_reply or on_failure was removed: nothing to run */
     }
     int nargs = 1;
-    if (c->resp || c->best) {
+    if (c->kind != HOOK_REQUEST) {
         pl__script_reply_push(L, c);
         nargs = 2;
     }
@@ -257,7 +257,7 @@ static void router_on_request(pl_proxy *p, pl_preq *r, void *arg)
 {
     (void)p;
     pl_script *s = arg;
-    script_call c = {.r = r, .hook = "on_request"};
+    script_call c = {.r = r, .kind = HOOK_REQUEST, .hook = "on_request"};
     int rc = run_hook(s, &c);
     if (!unsettled(&c))
         return;
@@ -274,16 +274,32 @@ static void router_on_request(pl_proxy *p, pl_preq *r, void *arg)
 static void router_on_reply(pl_proxy *p, pl_preq *r, uint32_t branch, pl_msg *resp, void *arg)
 {
     (void)p;
-    script_call c = {.r = r, .hook = "on_reply", .resp = resp, .branch = branch};
+    script_call c = {
+        .r = r, .kind = HOOK_REPLY, .hook = "on_reply", .resp = resp, .branch = branch};
     run_hook(arg, &c);
 }
 
+/*
+ * When no branch brought a response back (each timed out, or could not be
+ * reached), the proxy has no message to show: the script sees a stand-in
+ * 408 built from the request, the answer the proxy would send by itself.
+ */
 static void router_on_failure(pl_proxy *p, pl_preq *r, const pl_msg *best, void *arg)
 {
     (void)p;
-    script_call c = {.r = r, .hook = "on_failure", .best = best};
-    if (run_hook(arg, &c) != LUA_OK && unsettled(&c))
-        answer_500(r, "Script Error");
+    char block[8192];
+    pl_arena arena;
+    pl_msg standin;
+    pl_arena_init(&arena, block, sizeof(block), 0);
+    if (!best && pl_msg_build_response(&standin, &arena, pl_preq_msg(r), 408, PL_STR_NULL,
+                                       PL_STR_NULL, NULL) == PL_OK)
+        best = &standin;
+    if (best) {
+        script_call c = {.r = r, .kind = HOOK_FAILURE, .hook = "on_failure", .best = best};
+        if (run_hook(arg, &c) != LUA_OK && unsettled(&c))
+            answer_500(r, "Script Error");
+    }
+    pl_arena_free(&arena);
 }
 
 void pl_script_attach(pl_script *s)

@@ -28,13 +28,16 @@ typedef struct script_mem {
     size_t cap;
 } script_mem;
 
+typedef enum script_hook { HOOK_REQUEST, HOOK_REPLY, HOOK_FAILURE } script_hook;
+
 /* One hook call in progress (on the C stack of the hook). */
 typedef struct script_call {
     pl_script *s;
     struct script_call *outer; /* the call this one runs inside, or NULL */
     uint64_t gen;              /* the script's call counter when it began */
     pl_preq *r;
-    const char *hook;   /* "on_request", "on_reply", "on_failure" */
+    script_hook kind;
+    const char *hook;   /* its name: "on_request", "on_reply", "on_failure" */
     pl_msg *resp;       /* on_reply: the response, editable */
     const pl_msg *best; /* on_failure: the best response, read-only */
     uint32_t branch;    /* on_reply: the branch index (0-based) */

@@ -613,6 +613,54 @@ static void test_failover_on_failure(void **state)
     assert_non_null(strstr(hdr(ok, "To"), "tag=s1"));
 }
 
+/* Move the virtual clock on by ms, firing every timer on the way. */
+static void run_for(uint64_t ms)
+{
+    uint64_t until = F.wheel.now + ms;
+    while (F.wheel.now < until) {
+        uint64_t next = pl_wheel_next_ms(&F.wheel);
+        uint64_t step = next == UINT64_MAX || next > until - F.wheel.now ? until - F.wheel.now
+                                                                         : (next ? next : 1);
+        pl_wheel_advance(&F.wheel, F.wheel.now + step);
+    }
+}
+
+/* Every branch timed out: on_failure sees the 408 and fails over. */
+static void test_failover_after_timeout(void **state)
+{
+    (void)state;
+    use_script(FEATURES, NULL);
+    size_t mark = F.net.n;
+    char cid[64];
+    send_request("INVITE", "sip:failover@example.com", "", cid);
+    assert_non_null(sent_to(&F.uas1, mark, true, 0));
+    assert_null(sent_to(&F.uas2, mark, true, 0));
+    run_for(40000); /* past Timer B: 64*T1 */
+    assert_non_null(find_log("failing over after\t408", cid));
+    pl_msg *second = sent_to(&F.uas2, mark, true, 0);
+    assert_ruri(second, "sip:second@10.0.0.3:5060");
+    respond(&F.uas2, second, 200, "s2", NULL, NULL);
+    assert_int_equal(final_to_caller(mark)->status, 200);
+}
+
+/*
+ * The callee rang, then Timer C ran out and even the CANCEL drew nothing:
+ * no response to show, so on_failure sees the stand-in 408.
+ */
+static void test_failover_after_timer_c(void **state)
+{
+    (void)state;
+    use_script(FEATURES, NULL);
+    size_t mark = F.net.n;
+    char cid[64];
+    send_request("INVITE", "sip:failover@example.com", "", cid);
+    pl_msg *first = sent_to(&F.uas1, mark, true, 0);
+    respond(&F.uas1, first, 180, "f1", NULL, NULL);
+    run_for(180000 + 40000);
+    assert_non_null(find_log("failing over after\t408", cid));
+    assert_non_null(sent_to(&F.uas2, mark, true, 0));
+}
+
 static void test_on_reply_edits_upstream(void **state)
 {
     (void)state;
@@ -717,6 +765,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unrouted_request_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_after_forward_keeps_branch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_on_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_after_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_after_timer_c, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_reply_edits_upstream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_on_request, setup, teardown),

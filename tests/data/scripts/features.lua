@@ -141,7 +141,7 @@ function on_reply(reply, req)
 end
 
 function on_failure(reply, req)
-    if req.ruri_user == "failover" and reply.status == 486 then
+    if req.ruri_user == "failover" and (reply.status == 486 or reply.status == 408) then
         local ok, err = pcall(reply.set_header, reply, "X-No", "read-only")
         assert(not ok and err:find("read%-only"))
         assert(reply.branch == nil)
