@@ -483,7 +483,13 @@ static int req_lookup(lua_State *L)
 /* req:save() -> true (answered) | false, message */
 static int req_save(lua_State *L)
 {
-    return push_result(L, pl_preq_save(check_req(L, 1)->r), "save");
+    pl_preq *r = check_req(L, 1)->r;
+    if (pl_preq_msg(r)->method_id != PL_METHOD_REGISTER) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "save: not a REGISTER");
+        return 2;
+    }
+    return push_result(L, pl_preq_save(r), "save");
 }
 
 /* req:log(level, ...) */

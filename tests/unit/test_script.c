@@ -298,8 +298,8 @@ static void test_request_fields(void **state)
     assert_string_equal(hdr(r, "X-Host"), "example.com");
     assert_string_equal(hdr(r, "X-Port"), "5070");
     assert_string_equal(hdr(r, "X-CSeq"), "1");
-    /* the proxy's copy as forwarded: Max-Forwards not yet decremented */
-    assert_non_null(hdr(r, "X-MF"));
+    /* as received: the proxy decrements Max-Forwards in each branch's copy */
+    assert_string_equal(hdr(r, "X-MF"), "70");
     assert_string_equal(hdr(r, "X-Src"), "10.0.0.1:5060");
     assert_string_equal(hdr(r, "X-Transport"), "udp");
     assert_string_equal(hdr(r, "X-Body"), "");
