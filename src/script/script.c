@@ -232,7 +232,7 @@ static int run_hook(pl_script *s, script_call *c)
     int rc = lua_pcall(L, 1, 0, top + 1);
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        char line[4096];
+        char line[900]; /* the proxy's log lines hold 1,023 bytes */
         flatten(msg ? msg : "unknown error", line, sizeof(line));
         pl_proxy_log(s->proxy, PL_PROXY_LOG_ERROR, pl_preq_msg(c->r)->call_id,
                      "script error in %s (%s): %s", c->hook, s->path, line);

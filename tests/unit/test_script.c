@@ -459,6 +459,67 @@ static void test_default_in_dialog_route(void **state)
     assert_int_equal(final_to_caller(mark)->status, 200);
 }
 
+/* An in-dialog request (To tag) of Call-ID cid from the caller; route: a Route line or "". */
+static void send_in_dialog(const char *method, const char *ruri, const char *route, const char *cid)
+{
+    char text[1024];
+    size_t len;
+    snprintf(text, sizeof(text),
+             "%s %s SIP/2.0\n"
+             "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-%s-%s\n"
+             "Max-Forwards: 70\n"
+             "%s"
+             "From: <sip:alice@example.com>;tag=a-dlg\n"
+             "To: <sip:bob@example.com>;tag=b-dlg\n"
+             "Call-ID: %s\n"
+             "CSeq: 2 %s\n"
+             "Content-Length: 0\n"
+             "\n",
+             method, ruri, method, cid, route, cid, method);
+    char *buf = tu_crlf(text, &len);
+    pl_proxy_receive(F.proxy, buf, len, &F.uac, PL_FRAMING_DGRAM);
+    settle();
+}
+
+static void test_default_ack_along_route(void **state)
+{
+    (void)state;
+    use_script(DEFAULT, NULL);
+    size_t mark = F.net.n;
+    send_in_dialog("ACK", "sip:bob@10.0.0.2:5060", "Route: <sip:10.0.0.10:5060;lr>\n", "ack-1");
+    pl_msg *ack = sent_to(&F.uas1, mark, true, 0);
+    assert_non_null(ack);
+    assert_str(ack->method, "ACK");
+    assert_int_equal(ack->route_count, 0);
+    assert_null(sent_to(&F.uac, mark, false, 0)); /* nothing answered */
+}
+
+static void test_default_in_dialog_for_me(void **state)
+{
+    (void)state;
+    use_script(DEFAULT, NULL);
+    /* in a dialog, no Route, and the Request-URI names the proxy: nobody here */
+    size_t mark = F.net.n;
+    send_in_dialog("BYE", "sip:bob@10.0.0.10:5060", "", "dlg-me");
+    pl_msg *r = final_to_caller(mark);
+    assert_int_equal(r->status, 404);
+    assert_str(r->reason, "Not Here");
+    /* the ACK of such a dialog is dropped: nothing sent at all */
+    mark = F.net.n;
+    send_in_dialog("ACK", "sip:bob@10.0.0.10:5060", "", "dlg-me-ack");
+    assert_int_equal(F.net.n, mark);
+}
+
+static void test_ack_cannot_be_answered(void **state)
+{
+    (void)state;
+    use_script(FEATURES, NULL);
+    size_t mark = F.net.n;
+    send_in_dialog("ACK", "sip:bob@10.0.0.2:5060", "", "ack-2");
+    assert_non_null(find_log("ack reply\tfalse\treply: an ACK cannot be answered", "ack-2"));
+    assert_int_equal(F.net.n, mark);
+}
+
 /* ------------------------------------------------------------------ errors */
 
 static void test_runtime_error_500(void **state)
@@ -757,6 +818,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_options_to_proxy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_foreign_domain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_in_dialog_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_ack_along_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_in_dialog_for_me, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_cannot_be_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_error_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_ruri_raises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_endless_loop_stopped, setup, teardown),

@@ -24,6 +24,13 @@ function on_request(req)
     requests = requests + 1
     local user = req.ruri_user
 
+    if req.method == "ACK" then
+        -- an ACK has no transaction: it cannot be answered
+        local ok, msg = req:reply(200)
+        req:log("warn", "ack reply", tostring(ok), msg)
+        return
+    end
+
     if user == "edit" then
         -- header edits and a new Request-URI, then forward
         req:add_header("X-Added", "yes")
