@@ -551,6 +551,28 @@ static void test_bad_ruri_raises(void **state)
     assert_non_null(find_log("bad URI 'not a uri'", cid));
 }
 
+static void test_refused_edits(void **state)
+{
+    (void)state;
+    use_script(FEATURES, NULL);
+    size_t mark = F.net.n;
+    char cid[64];
+    send_request("MESSAGE", "sip:badedits@example.com", "", cid);
+    pl_msg *r = final_to_caller(mark);
+    assert_int_equal(r->status, 200);
+    assert_str(r->reason, "Edits");
+    assert_null(hdr(r, "X-Injected"));
+    assert_string_equal(hdr(r, "X-MF"), "70");
+    assert_string_equal(hdr(r, "X-Count"), "6");
+    assert_non_null(find_log("badedit\t1\t", cid));
+    assert_non_null(find_log("badedit\t2\tset_header Max-Forwards: refused", cid));
+    assert_non_null(find_log("badedit\t3\tadd_header Bad Name: refused", cid));
+    assert_non_null(find_log("badedit\t4\tadd_header X-Bad: refused", cid));
+    assert_non_null(find_log("badedit\t5\t", cid));
+    assert_non_null(find_log("a status code is 100 to 699", cid));
+    assert_non_null(find_log("q is a number from 0 to 1", cid));
+}
+
 static void test_endless_loop_stopped(void **state)
 {
     (void)state;
@@ -823,6 +845,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack_cannot_be_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_error_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_ruri_raises, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_edits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_endless_loop_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_request, setup, teardown),

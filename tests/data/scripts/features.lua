@@ -95,6 +95,19 @@ function on_request(req)
         local ok, err = pcall(req.remove_header, req, "Via")
         assert(not ok)
         req:reply(403, "Protected", {["X-Err"] = err:match("belongs to the proxy") or err})
+    elseif user == "badedits" then
+        -- refused edits raise errors the script may catch; the message is unchanged
+        local e = {}
+        e[1] = select(2, pcall(req.reply, req, 200, "OK\r\nX-Injected: 1"))
+        e[2] = select(2, pcall(req.set_header, req, "Max-Forwards", "many"))
+        e[3] = select(2, pcall(req.add_header, req, "Bad Name", "x"))
+        e[4] = select(2, pcall(req.add_header, req, "X-Bad", "a\nb"))
+        e[5] = select(2, pcall(req.reply, req, 99))
+        e[6] = select(2, pcall(req.add_target, req, "sip:x@10.0.0.2", 2))
+        for i, msg in ipairs(e) do
+            req:log("info", "badedit", i, msg)
+        end
+        req:reply(200, "Edits", {["X-MF"] = req:header("Max-Forwards"), ["X-Count"] = tostring(#e)})
     elseif user == "badruri" then
         req:set_ruri("not a uri")
     elseif user == "error" then
