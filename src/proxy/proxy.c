@@ -18,8 +18,8 @@
 
 /* ---- logging and events */
 
-static void vlog(const pl_proxy *p, pl_proxy_log_level lvl, pl_str call_id, const char *fmt,
-                 va_list ap)
+__attribute__((format(printf, 4, 0))) static void vlog(const pl_proxy *p, pl_proxy_log_level lvl,
+                                                       pl_str call_id, const char *fmt, va_list ap)
 {
     pl_proxy_log_level max = p->cfg.log_level ? p->cfg.log_level : PL_PROXY_LOG_WARN;
     if (lvl > max)
@@ -148,7 +148,7 @@ static void preq_free(pl_preq *r)
     for (uint32_t i = 0; i < r->nbr; i++) {
         branch *b = r->br[i];
         pl_timer_stop(p->cfg.wheel, &b->timer_c);
-        if (b->ct && b->state == BR_RUNNING)
+        if (b->ct && (b->state == BR_RUNNING || b->accepted))
             pl_txn_client_abandon(b->ct);
         if (b->resp_buf) {
             pl_arena_free(&b->resp_arena);
@@ -176,7 +176,7 @@ void pl__preq_maybe_free(pl_preq *r)
     if (r->busy || r->freeing)
         return;
     for (uint32_t i = 0; i < r->nbr; i++)
-        if (r->br[i]->state == BR_RUNNING || r->br[i]->state == BR_RESOLVING)
+        if (r->br[i]->state == BR_RUNNING || r->br[i]->state == BR_RESOLVING || r->br[i]->accepted)
             return;
     if (r->stateless || r->final_sent || !r->st)
         preq_free(r);
@@ -202,6 +202,12 @@ static void run_router(pl_proxy *p, pl_preq *r)
     r->busy--;
     if (!r->stateless && !r->forwarded && !r->final_sent && r->st)
         pl_timer_start(p->cfg.wheel, &r->t_settle, p->cfg.timer_c_ms);
+    /* Every branch may have failed at once (no address, a send refused):
+     * that is seen now that the router has returned. */
+    if (r->forwarded && !r->final_sent && !r->stateless) {
+        pl__preq_check_done(r);
+        return;
+    }
     pl__preq_maybe_free(r);
 }
 

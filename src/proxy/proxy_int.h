@@ -30,6 +30,9 @@ typedef struct branch {
     bool provisional; /* a 101-199 came: a CANCEL may be sent (9.1) */
     bool cancel_wanted;
     bool cancel_sent;
+    /* An INVITE branch that got a 2xx: its transaction reports 2xx
+     * retransmissions for 64*T1 (RFC 6026 Timer M), so the context stays. */
+    bool accepted;
     uint16_t status; /* final status, 0 while none */
     /* A 3xx-6xx final response, kept for 16.7's choice: bytes and parse. */
     char *resp_buf;

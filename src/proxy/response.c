@@ -24,12 +24,13 @@ int pl__preq_send_upstream(pl_preq *r, const pl_msg *resp, bool strip_via)
     if (rc == PL_OK && strip_via)
         rc = pl_msg_via_remove_top(&m);
     if (rc == PL_OK) {
-        if (r->st)
-            rc = pl_txn_respond(r->st, &m);
-        else if (resp->status >= 200 && resp->status < 300)
-            rc = pl__proxy_send_response_stateless(p, strip_via ? resp : &m);
-        else
-            rc = PL_ESTATE;
+        bool is_2xx = resp->status >= 200 && resp->status < 300;
+        rc = r->st ? pl_txn_respond(r->st, &m) : PL_ESTATE;
+        /* A 2xx the server transaction cannot take any more (it is gone,
+         * or it already sent a final response) still goes up, by the Via
+         * (16.7 step 5: every 2xx to an INVITE is forwarded). */
+        if (rc != PL_OK && is_2xx && strip_via)
+            rc = pl__proxy_send_response_stateless(p, resp);
     }
     if (rc == PL_OK) {
         if (m.status >= 200 && !r->final_sent) {
@@ -90,6 +91,13 @@ void pl__branch_timer_c(pl_timer *t, void *arg)
     branch *b = arg;
     pl_preq *r = b->r;
     pl_proxy *p = r->p;
+    if (b->accepted) {
+        /* Timer M of its transaction fired just before: it is gone. */
+        b->accepted = false;
+        b->ct = NULL;
+        pl__preq_maybe_free(r);
+        return;
+    }
     if (b->state != BR_RUNNING)
         return;
     p->stats.timer_c++;
@@ -259,6 +267,13 @@ static void forward_2xx(pl_preq *r, branch *b, const pl_msg *resp)
         b->state = BR_DONE;
         b->status = resp->status;
         pl_timer_stop(r->p->cfg.wheel, &b->timer_c);
+        if (invite) {
+            /* Outlive the transaction's Timer M (64*T1, RFC 6026), which
+             * fires first on the same wheel, to forward retransmissions. */
+            uint32_t t1 = r->p->cfg.timers.t1 ? r->p->cfg.timers.t1 : 500;
+            b->accepted = true;
+            pl_timer_start(r->p->cfg.wheel, &b->timer_c, 64ull * t1 + 1);
+        }
     }
     /* Every 2xx to an INVITE goes up, each fork's and each retransmission
      * (16.7 step 5, RFC 6026); a non-INVITE gets one final response. */
