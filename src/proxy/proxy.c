@@ -325,6 +325,9 @@ pl_proxy *pl_proxy_new(const pl_proxy_config *cfg)
         .on_server_done = on_txn_done,
         .user = p,
     };
+    for (size_t i = 0; i < p->cfg.n_locals && i < PL_PROXY_MAX_LOCALS; i++)
+        p->hostport_len[i] =
+            pl__proxy_local_hostport(&p->cfg.locals[i], p->hostport[i], sizeof(p->hostport[i]));
     p->layer = pl_txn_layer_new(&tc);
     if (!p->layer) {
         free(p);
@@ -344,6 +347,12 @@ void pl_proxy_free(pl_proxy *p)
     }
     pl_txn_layer_free(p->layer);
     free(p);
+}
+
+pl_str pl__proxy_hostport(const pl_proxy *p, const pl_proxy_local *l)
+{
+    size_t i = (size_t)(l - p->cfg.locals);
+    return (pl_str){p->hostport[i], p->hostport_len[i]};
 }
 
 pl_txn_layer *pl_proxy_txn_layer(pl_proxy *p)

@@ -24,12 +24,13 @@ int pl__preq_send_upstream(pl_preq *r, const pl_msg *resp, bool strip_via)
     if (rc == PL_OK && strip_via)
         rc = pl_msg_via_remove_top(&m);
     if (rc == PL_OK) {
-        if (r->st)
-            rc = pl_txn_respond(r->st, &m);
-        else if (resp->status >= 200 && resp->status < 300)
-            rc = pl__proxy_send_response_stateless(p, strip_via ? resp : &m);
-        else
-            rc = PL_ESTATE;
+        bool is_2xx = resp->status >= 200 && resp->status < 300;
+        rc = r->st ? pl_txn_respond(r->st, &m) : PL_ESTATE;
+        /* A 2xx the server transaction cannot take any more (it is gone,
+         * or it already sent a final response) still goes up, by the Via
+         * (16.7 step 5: every 2xx to an INVITE is forwarded). */
+        if (rc != PL_OK && is_2xx && strip_via)
+            rc = pl__proxy_send_response_stateless(p, resp);
     }
     if (rc == PL_OK) {
         if (m.status >= 200 && !r->final_sent) {

@@ -690,6 +690,23 @@ static void test_6xx_cancels_others(void **state)
     assert_int_equal(must_next_to(&F.uac)->status, 603);
 }
 
+/* A 2xx that races the CANCEL after a 6xx still goes up, and then the 6xx
+ * does not (one final response per context, every 2xx forwarded). */
+static void test_2xx_after_6xx(void **state)
+{
+    (void)state;
+    F.mode = R_FORK2;
+    send_invite("sip:bob@example.com", "six-2", NULL);
+    pl_msg *i1 = must_next_to(&F.uas1);
+    pl_msg *i2 = must_next_to(&F.uas2);
+    answer(&F.uas2, i2, 180, "b2");
+    assert_int_equal(must_next_to(&F.uac)->status, 180);
+    answer(&F.uas1, i1, 603, "b1");
+    answer(&F.uas2, i2, 200, "b2");
+    assert_int_equal(must_next_to(&F.uac)->status, 200);
+    assert_null(next_to(&F.uac));
+}
+
 /* 16.7 step 7: the challenges of every 401 and 407 go up in one. */
 static void test_challenges_merged(void **state)
 {
@@ -941,6 +958,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork_two_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_best_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_6xx_cancels_others, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_2xx_after_6xx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenges_merged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_by_q, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_failure_failover, setup, teardown),
