@@ -41,6 +41,9 @@
 #     (16.8) and answers 487, which reaches the caller.
 # 11. Both proxies are still up, exit 0 on SIGTERM, and logged no
 #     sanitizer report.
+#
+# KEEP_TMP=1 keeps the temp dir (each SIPp's log, errors and messages, the
+# proxies' logs) and prints where it is.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 # Absolute: everything below runs in the temp dir, where SIPp writes.
@@ -67,7 +70,7 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null
     done
     wait 2>/dev/null
-    rm -rf "$tmp"
+    if [ -n "${KEEP_TMP:-}" ]; then echo "files kept in $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -179,6 +182,12 @@ final() {
     logged "$1" 's/^final \([0-9]*\) .*/\1/p'
 }
 
+# received NAME: the messages SIPp NAME received, from its trace.
+received() {
+    awk '/^-{20}/ { on = 0 } on { print } / message received / { on = 1 }' "$tmp/$1.msg" 2>/dev/null |
+        tr -d '\r'
+}
+
 ruri_of() { logged "$1" 's/^INVITE ruri=\([^ ]*\).*/\1/p'; }
 
 # ---- 1. Registrations (before the callees take the ports).
@@ -188,9 +197,15 @@ UAC_PORT=$A uac reg_pair_a "$P1" "$D/register.xml" -s pair
 uac_done "REGISTER pair at A" reg_pair_a
 UAC_PORT=$B uac reg_pair_b "$P1" "$D/register.xml" -s pair
 uac_done "REGISTER pair at B" reg_pair_b
-# 10.3 step 8: the 200 lists every binding of the address of record.
-got=$(logged reg_pair_b '/^200 contact=.*sip:pair@127\.0\.0\.1:'"$A"'[;>].*/{/sip:pair@127\.0\.0\.1:'"$B"'[;>]/p}')
-[ -n "$got" ] && ok || bad "REGISTER pair at B: the 200 should list both bindings: $(cat "$tmp/reg_pair_b.log")"
+# 10.3 step 8: the 200 lists every binding of the address of record (SIPp
+# reads only the first Contact of a message, so look in its trace).
+for port in "$A" "$B"; do
+    if received reg_pair_b | grep -q "^Contact: <sip:pair@$L:$port;"; then
+        ok
+    else
+        bad "REGISTER pair at B: the 200 does not list the binding at $port: $(received reg_pair_b)"
+    fi
+done
 
 # ---- 2. REGISTER and lookup: alice@P1 reaches her contact at A.
 uas lookup_a "$A" "$D/uas_answer.xml"
@@ -201,7 +216,7 @@ expect "lookup: the callee's Request-URI is its registered contact" \
     "$(ruri_of lookup_a)" "sip:alice@$L:$A;transport=UDP"
 rr=$(logged lookup_a 's/^INVITE .* rr=\(.*\)$/\1/p')
 case "$rr" in
-"<sip:$L:$P1;"*";lr"*">") ok ;;
+"<sip:$L:$P1;"*"lr"*">") ok ;;
 *) bad "lookup: the callee should see P1's Record-Route with lr, saw '$rr'" ;;
 esac
 expect "lookup: the caller sees the same Record-Route in the 200" \
