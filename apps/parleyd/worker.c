@@ -17,6 +17,7 @@
 #include "worker.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +130,22 @@ static void on_wake(uv_async_t *a)
 
 /* ---- transport callbacks */
 
+/* At debug level: one line per message received, with its Call-ID. */
+static void log_received(const pd_worker *w, const char *buf, size_t len, const pl_target *src,
+                         int owner)
+{
+    pl_str id = {NULL, 0};
+    pd_call_id(buf, len, &id);
+    size_t n = 0;
+    while (n < len && n < 120 && buf[n] != '\r' && buf[n] != '\n')
+        n++;
+    char from[96] = "?", to[32] = "";
+    pl_target_print(src, from, sizeof(from));
+    if (owner >= 0 && (unsigned)owner != w->index)
+        snprintf(to, sizeof(to), ", to worker %d", owner);
+    pd_log(PL_PROXY_LOG_DEBUG, (int)w->index, id, "%.*s from %s%s", (int)n, buf, from, to);
+}
+
 static void on_message(pl_net *net, const char *buf, size_t len, const pl_target *src,
                        pl_framing framing, void *user)
 {
@@ -136,13 +153,10 @@ static void on_message(pl_net *net, const char *buf, size_t len, const pl_target
     (void)net;
     w->stats.received++;
     int owner = pd_owner(buf, len, w->sh->n);
+    if (pd_log_enabled(PL_PROXY_LOG_DEBUG))
+        log_received(w, buf, len, src, owner);
     if (owner >= 0 && (unsigned)owner != w->index) {
         w->stats.handed_out++;
-        if (pd_log_enabled(PL_PROXY_LOG_DEBUG)) {
-            pl_str id;
-            pd_call_id(buf, len, &id);
-            pd_log(PL_PROXY_LOG_DEBUG, (int)w->index, id, "handed to worker %d", owner);
-        }
         hand_over(w->sh->workers[owner], ITEM_RECEIVED, src, framing, buf, len);
         return;
     }
