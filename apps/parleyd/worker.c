@@ -70,12 +70,15 @@ struct pd_worker {
 
 /* ---- hand-overs */
 
-/* Copy a message or a send into an item on worker to's queue and wake it. */
-static int hand_over(pd_worker *to, item_kind kind, const pl_target *peer, pl_framing framing,
-                     const char *buf, size_t len)
+/* Copy a message or a send into an item on worker index's queue and wake
+ * it. Once the workers are stopping nothing is handed over: a worker
+ * being freed may still send, and its peers may be gone already. */
+static int hand_over(pd_shared *sh, unsigned index, item_kind kind, const pl_target *peer,
+                     pl_framing framing, const char *buf, size_t len)
 {
-    if (atomic_load_explicit(&to->sh->stopping, memory_order_acquire))
+    if (atomic_load_explicit(&sh->stopping, memory_order_acquire))
         return PL_ESTATE;
+    pd_worker *to = sh->workers[index];
     item *it = malloc(sizeof(*it) + len);
     if (!it)
         return PL_ENOMEM;
@@ -157,7 +160,7 @@ static void on_message(pl_net *net, const char *buf, size_t len, const pl_target
         log_received(w, buf, len, src, owner);
     if (owner >= 0 && (unsigned)owner != w->index) {
         w->stats.handed_out++;
-        hand_over(w->sh->workers[owner], ITEM_RECEIVED, src, framing, buf, len);
+        hand_over(w->sh, (unsigned)owner, ITEM_RECEIVED, src, framing, buf, len);
         return;
     }
     pl_proxy_receive(w->proxy, buf, len, src, framing);
@@ -171,7 +174,7 @@ static void on_unreachable(pl_net *net, const pl_target *dst, void *user)
     /* We may have been sending for another worker: tell them all. */
     for (unsigned i = 0; i < w->sh->n; i++)
         if (i != w->index)
-            hand_over(w->sh->workers[i], ITEM_UNREACH, dst, PL_FRAMING_STREAM, NULL, 0);
+            hand_over(w->sh, i, ITEM_UNREACH, dst, PL_FRAMING_STREAM, NULL, 0);
 }
 
 static void on_connection(pl_net *net, const pl_target *peer, bool open, void *user)
@@ -196,7 +199,7 @@ static int worker_send(pl_sender *s, const pl_target *dst, const char *buf, size
     if (holder < 0)
         return own->send(own, dst, buf, len); /* a new connection, ours */
     w->stats.sends_out++;
-    return hand_over(w->sh->workers[holder], ITEM_SEND, dst, PL_FRAMING_STREAM, buf, len);
+    return hand_over(w->sh, (unsigned)holder, ITEM_SEND, dst, PL_FRAMING_STREAM, buf, len);
 }
 
 static void proxy_log(pl_proxy_log_level level, pl_str call_id, const char *line, void *user)
