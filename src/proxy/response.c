@@ -249,9 +249,7 @@ static void keep_response(branch *b, const pl_msg *resp)
     size_t n = pl_msg_print_len(resp);
     b->resp_buf = malloc(n ? n : 1);
     pl_arena_init(&b->resp_arena, NULL, 0, 0);
-    pl_parse_opts opts = {PL_FRAMING_STREAM, &resp->limits};
-    if (!b->resp_buf || pl_msg_print(resp, b->resp_buf, n, NULL) != PL_OK ||
-        pl_msg_parse(&b->resp, b->resp_buf, n, &b->resp_arena, &opts, NULL) != PL_OK) {
+    if (!b->resp_buf || pl_msg_copy(&b->resp, resp, b->resp_buf, n, &b->resp_arena) != PL_OK) {
         pl_arena_free(&b->resp_arena);
         free(b->resp_buf);
         b->resp_buf = NULL;
