@@ -219,12 +219,27 @@ void pl__preq_check_done(pl_preq *r)
     while (p->cfg.router.on_failure && !r->got_6xx && !r->cancelled && r->st) {
         branch *best = best_branch(r);
         uint32_t before = r->nbr;
+        /* The router always gets a message: a branch that ended with no
+         * response of its own (Timer C, an unreachable next hop) gets one
+         * made from the request with its status. */
+        char blk[8192];
+        pl_arena a;
+        pl_arena_init(&a, blk, sizeof(blk), 0);
+        pl_msg made;
+        const pl_msg *shown = best && best->resp_buf ? &best->resp : NULL;
+        const pl_msg *req = pl_txn_request(r->st);
+        if (!shown &&
+            pl_msg_build_response(&made, &a, req ? req : &r->msg, best ? best->status : 408,
+                                  PL_STR_NULL, PL_STR_NULL, NULL) == PL_OK) {
+            made.synthesized = true;
+            shown = &made;
+        }
         r->in_failure = true;
         r->busy++;
-        p->cfg.router.on_failure(p, r, best && best->resp_buf ? &best->resp : NULL,
-                                 p->cfg.router.arg);
+        p->cfg.router.on_failure(p, r, shown, p->cfg.router.arg);
         r->busy--;
         r->in_failure = false;
+        pl_arena_free(&a);
         if (r->final_sent || any_live(r, false))
             break;
         if (r->nbr == before)
