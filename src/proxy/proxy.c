@@ -115,9 +115,7 @@ static pl_preq *preq_new(pl_proxy *p, pl_txn *st, const pl_msg *req, const pl_ta
     size_t n = pl_msg_print_len(req);
     r->buf = malloc(n ? n : 1);
     pl_arena_init(&r->arena, NULL, 0, 0);
-    pl_parse_opts opts = {PL_FRAMING_STREAM, &req->limits};
-    if (!r->buf || pl_msg_print(req, r->buf, n, NULL) != PL_OK ||
-        pl_msg_parse(&r->msg, r->buf, n, &r->arena, &opts, NULL) != PL_OK) {
+    if (!r->buf || pl_msg_copy(&r->msg, req, r->buf, n, &r->arena) != PL_OK) {
         pl_arena_free(&r->arena);
         free(r->buf);
         free(r);

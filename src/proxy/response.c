@@ -219,12 +219,27 @@ void pl__preq_check_done(pl_preq *r)
     while (p->cfg.router.on_failure && !r->got_6xx && !r->cancelled && r->st) {
         branch *best = best_branch(r);
         uint32_t before = r->nbr;
+        /* The router always gets a message: a branch that ended with no
+         * response of its own (Timer C, an unreachable next hop) gets one
+         * made from the request with its status. */
+        char blk[8192];
+        pl_arena a;
+        pl_arena_init(&a, blk, sizeof(blk), 0);
+        pl_msg made;
+        const pl_msg *shown = best && best->resp_buf ? &best->resp : NULL;
+        const pl_msg *req = pl_txn_request(r->st);
+        if (!shown &&
+            pl_msg_build_response(&made, &a, req ? req : &r->msg, best ? best->status : 408,
+                                  PL_STR_NULL, PL_STR_NULL, NULL) == PL_OK) {
+            made.synthesized = true;
+            shown = &made;
+        }
         r->in_failure = true;
         r->busy++;
-        p->cfg.router.on_failure(p, r, best && best->resp_buf ? &best->resp : NULL,
-                                 p->cfg.router.arg);
+        p->cfg.router.on_failure(p, r, shown, p->cfg.router.arg);
         r->busy--;
         r->in_failure = false;
+        pl_arena_free(&a);
         if (r->final_sent || any_live(r, false))
             break;
         if (r->nbr == before)
@@ -249,9 +264,7 @@ static void keep_response(branch *b, const pl_msg *resp)
     size_t n = pl_msg_print_len(resp);
     b->resp_buf = malloc(n ? n : 1);
     pl_arena_init(&b->resp_arena, NULL, 0, 0);
-    pl_parse_opts opts = {PL_FRAMING_STREAM, &resp->limits};
-    if (!b->resp_buf || pl_msg_print(resp, b->resp_buf, n, NULL) != PL_OK ||
-        pl_msg_parse(&b->resp, b->resp_buf, n, &b->resp_arena, &opts, NULL) != PL_OK) {
+    if (!b->resp_buf || pl_msg_copy(&b->resp, resp, b->resp_buf, n, &b->resp_arena) != PL_OK) {
         pl_arena_free(&b->resp_arena);
         free(b->resp_buf);
         b->resp_buf = NULL;
