@@ -95,10 +95,9 @@ p1pid=$!
 p2pid=$!
 
 # up NAME PID PORT: wait (bounded, about 10 s) until the proxy answers
-# OPTIONS; stops the test when it does not.
+# OPTIONS; stops the test when it does not. NAME's log is $tmp/name.log.
 up() {
-    local i
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 "$2" 2>/dev/null || break
         if timeout 2 "$BIN/parley" send OPTIONS "sip:$L:$3" >/dev/null 2>&1; then
             ok
@@ -107,7 +106,7 @@ up() {
         sleep 0.2
     done
     bad "$1 did not answer OPTIONS on $L:$3; its log:"
-    tail -30 "$tmp/$(echo "$1" | tr 'A-Z' 'a-z').log"
+    tail -30 "$tmp/${1,,}.log"
     finish
 }
 up P1 "$p1pid" "$P1"
@@ -138,7 +137,7 @@ uac() {
 # lost); its pid goes to uas_pid[NAME].
 declare -A uas_pid
 uas() {
-    local name=$1 port=$2 sf=$3 hex i
+    local name=$1 port=$2 sf=$3 hex
     shift 3
     # shellcheck disable=SC2046
     timeout 40 "$SIPP" -sf "$sf" -p "$port" -m 1 $(sipp_opts "$name") "$@" \
@@ -146,7 +145,7 @@ uas() {
     uas_pid[$name]=$!
     bgpids+=($!)
     hex=$(printf '%04X' "$port")
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         grep -q "^ *[0-9]*: 0100007F:$hex " /proc/net/udp && return 0
         kill -0 "${uas_pid[$name]}" 2>/dev/null || break
         sleep 0.05
@@ -184,8 +183,22 @@ final() {
 
 # received NAME: the messages SIPp NAME received, from its trace.
 received() {
-    awk '/^-{20}/ { on = 0 } on { print } / message received / { on = 1 }' "$tmp/$1.msg" 2>/dev/null |
+    awk '/^--------------------/ { on = 0 } on { print } / message received / { on = 1 }' "$tmp/$1.msg" 2>/dev/null |
         tr -d '\r'
+}
+
+# answers NAME: how many dialogs answered the INVITE of caller NAME, that
+# is, distinct To tags of the 2xx it received (SIPp itself takes a second
+# answer for a retransmission of the first).
+answers() {
+    tr -d '\r' <"$tmp/$1.msg" | awk '
+        function done() { if (st ~ /^SIP\/2\.0 2/ && inv) tags[tag] = 1; on = 0 }
+        / message received / { done(); on = 1; st = ""; tag = ""; inv = 0; next }
+        /^--------------------/ { done(); next }
+        on && /^SIP\/2\.0 / { st = $0 }
+        on && /^(To|t):/ { tag = $0; sub(/.*;tag=/, "", tag); sub(/;.*/, "", tag) }
+        on && /^CSeq: *[0-9]+ INVITE/ { inv = 1 }
+        END { done(); n = 0; for (t in tags) n++; print n }'
 }
 
 ruri_of() { logged "$1" 's/^INVITE ruri=\([^ ]*\).*/\1/p'; }
@@ -234,7 +247,8 @@ expect "unregistered user: final response" "$(final nobody)" 404
 uas fork1_a "$A" "$D/uas_answer.xml"
 uas fork1_b "$B" "$D/uas_ring.xml"
 uac fork1 "$P1" "$D/uac_call.xml" -key ruri "sip:pair@$L:$P1" -key extra "Subject: fork"
-uac_done "fork, one answer (exactly one 200)" fork1
+uac_done "fork, one answer" fork1
+expect "fork, one answer: dialogs answered at the caller" "$(answers fork1)" 1
 uas_done "fork, one answer: the answering callee" fork1_a
 uas_done "fork, one answer: the ringing callee (CANCEL, 487, ACK)" fork1_b
 expect "fork, one answer: branch A's Request-URI" "$(ruri_of fork1_a)" "sip:pair@$L:$A;transport=UDP"
@@ -246,6 +260,7 @@ uas fork2_a "$A" "$D/uas_answer.xml"
 uas fork2_b "$B" "$D/uas_answer.xml"
 uac fork2 "$P1" "$D/uac_call2.xml" -key ruri "sip:pair@$L:$P1"
 uac_done "fork, two answers (two 200s, two ACKs, two BYEs)" fork2
+expect "fork, two answers: dialogs answered at the caller" "$(answers fork2)" 2
 uas_done "fork, two answers: callee A (ACK and BYE)" fork2_a
 uas_done "fork, two answers: callee B (ACK and BYE)" fork2_b
 contacts=$(sed -n 's/^200 to=.* contact=//p' "$tmp/fork2.log" 2>/dev/null | sort | tr '\n' ' ')
