@@ -12,7 +12,8 @@
 # each call and waited for once they are bound; the caller is a SIPp UAC
 # in the foreground. Each SIPp is bounded by -timeout (running out fails
 # it) and logs what it received (-trace_logs, the scenarios' <log>
-# actions); the checks are on every SIPp's exit status and on those logs.
+# actions) and its messages (-trace_msg); the checks are on every SIPp's
+# exit status, those logs and those traces.
 #
 #  1. REGISTER alice at A, pair at A and at B: 200 with the bindings.
 #  2. REGISTER and lookup: a call to alice@P1 reaches A with A's contact as
