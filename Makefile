@@ -4,6 +4,9 @@
 #   make test       build build-san/ (ASan + UBSan) and run every test
 #   make run        build, then run parley listen on 127.0.0.1:5060  (RUN_CMD=...)
 #   make bench      build, then run every build/bin/bench-*
+#   make load       SIPp calls through a running parleyd (PROXY=127.0.0.1:5060
+#                   RATE=100 CALLS=1000): uac_rr.xml -> PROXY -> uas_rr.xml,
+#                   SIPp's summary, non-zero when a call failed
 #   make fuzz       build build-fuzz/ (clang) and run every fuzzer for
 #                   FUZZ_SECONDS (600) each  (FUZZ_TARGETS="fuzz_x ...")
 #   make format     clang-format every .c/.h in place
@@ -15,6 +18,9 @@ CMAKE        ?= cmake
 CTEST        ?= ctest
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
+PROXY        ?= 127.0.0.1:5060
+RATE         ?= 100
+CALLS        ?= 1000
 
 ifeq ($(origin RUN_CMD),undefined)
 RUN_MSG := parley listen on udp and tcp 127.0.0.1:5060 (Ctrl-C stops it; try: build/bin/parley send OPTIONS sip:x@127.0.0.1)
@@ -25,7 +31,7 @@ RUN_CMD ?= build/bin/parley listen udp:127.0.0.1:5060 tcp:127.0.0.1:5060
 
 FORMAT_DIRS := $(wildcard include src apps tests bench fuzz examples)
 
-.PHONY: all test run bench fuzz format clean bootstrap
+.PHONY: all test run bench load fuzz format clean bootstrap
 
 all: bootstrap
 	@test -f build/CMakeCache.txt || \
@@ -53,6 +59,9 @@ bench: all
 	  n=$$((n + 1)); \
 	done; \
 	[ $$n -gt 0 ] || echo "bench: no benchmarks in build/bin (bench/<name>/*.c)"
+
+load: bootstrap
+	@tests/sipp/load.sh "$(PROXY)" "$(RATE)" "$(CALLS)"
 
 fuzz: bootstrap
 	@test -f build-fuzz/CMakeCache.txt || \
