@@ -55,13 +55,13 @@ typedef struct pl_location_config {
 
 /* One registered contact, as lookup returns it (memory from the caller's arena). */
 typedef struct pl_binding {
-    pl_str contact;       /* the Contact URI, without angle brackets or header parameters */
-    pl_str path;          /* the Path values (RFC 3327), comma-separated, or empty */
+    pl_str contact; /* the Contact URI, without angle brackets or header parameters */
+    pl_str path;    /* the Path values (RFC 3327), comma-separated, or empty */
     pl_str call_id;
     uint32_t cseq;
-    uint16_t q;           /* q-value times 1000; 1000 when not given */
-    uint64_t expires_ms;  /* absolute, on the clock passed to the calls below */
-    pl_target source;     /* where the REGISTER came from */
+    uint16_t q;          /* q-value times 1000; 1000 when not given */
+    uint64_t expires_ms; /* absolute, on the clock passed to the calls below */
+    pl_target source;    /* where the REGISTER came from */
     pl_str user_agent;
 } pl_binding;
 
@@ -102,7 +102,8 @@ int pl_location_remove(pl_location *loc, const char *aor, pl_str contact);
 /* Drop bindings that expired by now_ms; returns how many. */
 size_t pl_location_expire(pl_location *loc, uint64_t now_ms);
 
-/* Every live binding, for listings: fn is called with the AOR and the binding (under the shard's lock: do not call back into loc). */
+/* Every live binding, for listings: fn is called with the AOR and the binding (under the shard's
+ * lock: do not call back into loc). */
 void pl_location_walk(pl_location *loc, uint64_t now_ms,
                       void (*fn)(const char *aor, const pl_binding *b, void *arg), void *arg);
 
@@ -133,8 +134,11 @@ typedef void (*pl_proxy_log_cb)(pl_proxy_log_level level, pl_str call_id, const 
  * own limits. on_reply sees each response of a branch before the proxy
  * acts on it (the response may be edited). on_failure runs once every
  * branch has a final response and none is a 2xx, before the best one is
- * sent upstream: the router may add targets and forward again (serial
- * forking, failover), or reply, or leave it (the best response goes up).
+ * sent upstream, with that best response (a branch that ended without one
+ * of its own, by Timer C or an unreachable next hop, is shown as a
+ * response made from the request, marked synthesized): the router may add
+ * targets and forward again (serial forking, failover), or reply, or
+ * leave it (the best response goes up).
  * Any of them may be NULL: a NULL on_request forwards every request to its
  * Request-URI (with Route handling).
  */
@@ -153,7 +157,7 @@ typedef enum pl_proxy_event {
     PL_PROXY_EV_REPLY_FORWARDED = 1 << 3,   /* a response went upstream (msg: as sent) */
     PL_PROXY_EV_CANCELLED = 1 << 4,         /* a CANCEL for this request came (msg: the CANCEL) */
     PL_PROXY_EV_DELETED = 1 << 5,           /* the context is freed (msg: NULL) */
-    PL_PROXY_EV_REPLIED = 1 << 6,           /* the proxy or the router answered it (msg: the response) */
+    PL_PROXY_EV_REPLIED = 1 << 6, /* the proxy or the router answered it (msg: the response) */
 } pl_proxy_event;
 
 /* branch is the branch index, or UINT32_MAX when the event has none. */
@@ -162,8 +166,8 @@ typedef void (*pl_proxy_event_cb)(pl_proxy *p, pl_preq *r, pl_proxy_event ev, ui
 
 /* One address the proxy listens on, as it puts it in Via and Record-Route. */
 typedef struct pl_proxy_local {
-    pl_target target;    /* transport and bound address */
-    char host[64];       /* the host to advertise (empty: the address itself) */
+    pl_target target; /* transport and bound address */
+    char host[64];    /* the host to advertise (empty: the address itself) */
 } pl_proxy_local;
 
 #define PL_PROXY_MAX_LOCALS  16
@@ -173,8 +177,8 @@ typedef struct pl_proxy_local {
 typedef struct pl_proxy_config {
     pl_wheel *wheel;
     pl_sender *sender;
-    pl_dns *dns;               /* name lookups; NULL: numeric hosts only (a name: 503) */
-    pl_location *location;     /* for pl_preq_save and pl_preq_lookup; may be NULL */
+    pl_dns *dns;           /* name lookups; NULL: numeric hosts only (a name: 503) */
+    pl_location *location; /* for pl_preq_save and pl_preq_lookup; may be NULL */
     pl_txn_timers timers;
     pl_msg_limits limits;
     pl_proxy_local locals[PL_PROXY_MAX_LOCALS];
@@ -183,13 +187,13 @@ typedef struct pl_proxy_config {
      * Request-URI naming one is ours (16.4). */
     char aliases[PL_PROXY_MAX_ALIASES][64];
     size_t n_aliases;
-    uint32_t timer_c_ms;       /* 16.8, default 180000; at least 180000 per the RFC */
-    uint32_t max_branches;     /* per request, default 16 */
-    bool loop_detect;          /* 482 on a loop (16.3 step 4), default off as the RFC allows */
-    uint32_t max_forwards;     /* put in a request without one, default 70 */
-    const char *server;        /* Server header of the proxy's own answers, or NULL */
+    uint32_t timer_c_ms;   /* 16.8, default 180000; at least 180000 per the RFC */
+    uint32_t max_branches; /* per request, default 16 */
+    bool loop_detect;      /* 482 on a loop (16.3 step 4), default off as the RFC allows */
+    uint32_t max_forwards; /* put in a request without one, default 70 */
+    const char *server;    /* Server header of the proxy's own answers, or NULL */
     pl_proxy_router router;
-    pl_proxy_log_cb log;       /* NULL: stderr */
+    pl_proxy_log_cb log;          /* NULL: stderr */
     pl_proxy_log_level log_level; /* 0: warnings */
     void *user;
 } pl_proxy_config;
@@ -291,7 +295,8 @@ int pl_preq_add_target(pl_preq *r, pl_str uri, pl_str route, uint16_t q, const p
  */
 int pl_preq_forward(pl_preq *r);
 
-/* Registrar: save a REGISTER into the config's location table and answer it (200, 423, 400, 500). */
+/* Registrar: save a REGISTER into the config's location table and answer it (200, 423, 400, 500).
+ */
 int pl_preq_save(pl_preq *r);
 /*
  * Look the Request-URI up in the location table and add one target per

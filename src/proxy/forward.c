@@ -1,0 +1,523 @@
+/*
+ * forward.c - sending a request on (RFC 3261 16.5, 16.6): the branches of
+ * a request, each a copy with its own Request-URI, Max-Forwards, Record-
+ * Route, Route and Via, sent in a client transaction; serial groups by q;
+ * the ACK for a 2xx and stray responses forwarded statelessly (16.11);
+ * a CANCEL for a branch (9.1).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy_int.h"
+
+/* ---- where a branch goes */
+
+/* The URI of the next hop: the first Route (the branch's own, else the
+ * request's), else the Request-URI (16.6 steps 6 and 7). */
+static int next_hop(const branch *b, pl_uri *out, char *buf, size_t cap)
+{
+    const pl_preq *r = b->r;
+    pl_str s = {0};
+    pl_nameaddr na;
+    if (b->route.len) {
+        pl_str rest = b->route, item;
+        if (pl_list_next(&rest, &item) && pl_nameaddr_parse(&na, item, 64, NULL) == PL_OK)
+            s = na.uri_raw;
+        else
+            return PL_EINVAL;
+    } else if (r->msg.route) {
+        s = r->msg.route->uri_raw;
+    } else {
+        s = b->uri.len ? b->uri : r->msg.ruri_raw;
+    }
+    if (s.len >= cap)
+        return PL_EINVAL;
+    memcpy(buf, s.p, s.len);
+    buf[s.len] = '\0';
+    return pl_uri_parse(out, (pl_str){buf, s.len}, NULL);
+}
+
+/* ---- the branch's copy of the request */
+
+static int set_max_forwards(pl_msg *m, uint32_t dflt)
+{
+    char num[12];
+    int32_t i = pl_msg_hdr_find(m, PL_HDR_MAX_FORWARDS, 0);
+    if (i < 0 || !m->has_max_forwards)
+        return pl_msg_hdr_append(m, PL_STR_LIT("Max-Forwards"),
+                                 (pl_str){num, pl_u32_print(dflt, num)});
+    uint32_t mf = m->max_forwards ? m->max_forwards - 1 : 0;
+    return pl_msg_hdr_replace(m, (uint32_t)i, (pl_str){num, pl_u32_print(mf, num)});
+}
+
+/* Where a new Route or Record-Route value goes: before the first one of
+ * its kind, else right after the Vias. */
+static uint32_t insert_pos(const pl_msg *m, pl_hdr_id id)
+{
+    int32_t i = pl_msg_hdr_find(m, id, 0);
+    if (i >= 0)
+        return (uint32_t)i;
+    uint32_t pos = 0;
+    for (uint32_t k = 0; k < m->hdr_count; k++)
+        if (m->hdrs[k].id == PL_HDR_VIA)
+            pos = k + 1;
+    return pos;
+}
+
+/* A small string builder over a caller's buffer: no printf on the hot path. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool over;
+} sbuf;
+
+static void put(sbuf *b, pl_str s)
+{
+    if (b->len + s.len > b->cap) {
+        b->over = true;
+        return;
+    }
+    if (s.len)
+        memcpy(b->p + b->len, s.p, s.len);
+    b->len += s.len;
+}
+
+static void putc_(sbuf *b, const char *s)
+{
+    put(b, pl_str_c(s));
+}
+
+static int rr_value(const pl_preq *r, const pl_proxy_local *l, char *out, size_t cap, size_t *n)
+{
+    pl_str hp = pl__proxy_hostport(r->p, l);
+    if (!hp.len)
+        return PL_EINVAL;
+    sbuf b = {out, 0, cap, false};
+    putc_(&b, "<sip:");
+    put(&b, hp);
+    switch (l->target.transport) {
+    case PL_TP_UDP:
+        break;
+    case PL_TP_TCP:
+        putc_(&b, ";transport=tcp");
+        break;
+    case PL_TP_TLS:
+        putc_(&b, ";transport=tls");
+        break;
+    case PL_TP_SCTP:
+        putc_(&b, ";transport=sctp");
+        break;
+    case PL_TP_WS:
+        putc_(&b, ";transport=ws");
+        break;
+    case PL_TP_WSS:
+        putc_(&b, ";transport=wss");
+        break;
+    case PL_TP_COUNT_:
+        break;
+    }
+    putc_(&b, ";lr");
+    put(&b, r->rr_params);
+    putc_(&b, ">");
+    if (b.over)
+        return PL_ENOSPC;
+    *n = b.len;
+    return PL_OK;
+}
+
+/* 16.6 step 4: our Record-Route; two when the request changes transport or
+ * address family here, so that each side sees the address it can reach. */
+static int add_record_route(const pl_preq *r, pl_msg *m, const pl_target *dst)
+{
+    const pl_proxy *p = r->p;
+    const pl_proxy_local *in = pl__proxy_local_for(p, &r->src);
+    const pl_proxy_local *out = pl__proxy_local_for(p, dst);
+    if (!out)
+        return PL_OK; /* no locals configured: nothing to put there */
+    char v[512];
+    size_t n;
+    int rc;
+    if (in && in != out) {
+        if ((rc = rr_value(r, in, v, sizeof(v), &n)) != PL_OK ||
+            (rc = pl_msg_hdr_insert(m, insert_pos(m, PL_HDR_RECORD_ROUTE),
+                                    PL_STR_LIT("Record-Route"), (pl_str){v, n})) != PL_OK)
+            return rc;
+    }
+    if ((rc = rr_value(r, out, v, sizeof(v), &n)) != PL_OK)
+        return rc;
+    return pl_msg_hdr_insert(m, insert_pos(m, PL_HDR_RECORD_ROUTE), PL_STR_LIT("Record-Route"),
+                             (pl_str){v, n});
+}
+
+/* 16.6 step 6: the next hop is a strict router: it gets the request with
+ * itself as Request-URI, and the Request-URI rides at the end of Route. */
+static int strict_route(pl_msg *m)
+{
+    if (!m->route || m->route->uri.lr)
+        return PL_OK;
+    char old[2048], next[2048];
+    if (m->ruri_raw.len + 2 >= sizeof(old) || m->route->uri_raw.len >= sizeof(next))
+        return PL_ENOSPC;
+    old[0] = '<';
+    memcpy(old + 1, m->ruri_raw.p, m->ruri_raw.len);
+    old[m->ruri_raw.len + 1] = '>';
+    size_t olen = m->ruri_raw.len + 2;
+    memcpy(next, m->route->uri_raw.p, m->route->uri_raw.len);
+    size_t nlen = m->route->uri_raw.len;
+    int32_t last = -1;
+    for (int32_t i = pl_msg_hdr_find(m, PL_HDR_ROUTE, 0); i >= 0;
+         i = pl_msg_hdr_find(m, PL_HDR_ROUTE, (uint32_t)i + 1))
+        last = i;
+    int rc = pl_msg_hdr_insert(m, (uint32_t)last + 1, PL_STR_LIT("Route"), (pl_str){old, olen});
+    if (rc == PL_OK)
+        rc = pl_msg_route_pop(m);
+    if (rc == PL_OK)
+        rc = pl_msg_set_ruri(m, (pl_str){next, nlen});
+    return rc;
+}
+
+static void put_hex(sbuf *b, uint64_t v, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    char t[16];
+    for (int i = 0; i < digits; i++)
+        t[i] = hex[(v >> (4 * (digits - 1 - i))) & 0xf];
+    put(b, (pl_str){t, (size_t)digits});
+}
+
+/* The branch parameter: the loop hash (16.6 step 8) and what makes this
+ * branch unique, derived from the request's own branch so that the same
+ * request always gets the same value (16.11 for ACKs). */
+static void put_branch(sbuf *b, const pl_preq *r, uint32_t idx)
+{
+    pl_str in = r->msg.via && r->msg.via->has_branch ? r->msg.via->branch : r->msg.call_id;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < in.len; i++) {
+        h ^= (unsigned char)in.p[i];
+        h *= 0x100000001b3ull;
+    }
+    putc_(b, "z9hG4bKpl");
+    put(b, (pl_str){r->loop, 16});
+    putc_(b, ".");
+    put_hex(b, h ^ (h >> 32), 8);
+    if (r->stateless)
+        putc_(b, "a");
+    char num[12];
+    put(b, (pl_str){num, pl_u32_print(idx, num)});
+}
+
+static int add_via(const pl_preq *r, const branch *br, pl_msg *m, const pl_target *dst)
+{
+    const pl_proxy_local *l = pl__proxy_local_for(r->p, dst);
+    pl_str hp = l ? pl__proxy_hostport(r->p, l) : PL_STR_LIT("127.0.0.1");
+    char v[320];
+    sbuf b = {v, 0, sizeof(v), false};
+    putc_(&b, "SIP/2.0/");
+    putc_(&b, pl_transport_name(dst->transport));
+    putc_(&b, " ");
+    put(&b, hp);
+    putc_(&b, ";branch=");
+    put_branch(&b, r, br->idx);
+    if (b.over)
+        return PL_ENOSPC;
+    return pl_msg_via_prepend(m, (pl_str){v, b.len});
+}
+
+/* The request as this branch sends it to dst, in arena a. */
+static int build_branch(const branch *b, const pl_target *dst, pl_msg *m, pl_arena *a)
+{
+    const pl_preq *r = b->r;
+    int rc = pl__msg_clone(m, &r->msg, a);
+    if (rc == PL_OK && b->uri.len)
+        rc = pl_msg_set_ruri(m, b->uri);
+    if (rc == PL_OK)
+        rc = set_max_forwards(m, r->p->cfg.max_forwards);
+    if (rc == PL_OK && b->route.len)
+        rc = pl_msg_hdr_insert(m, insert_pos(m, PL_HDR_ROUTE), PL_STR_LIT("Route"), b->route);
+    if (rc == PL_OK)
+        rc = strict_route(m);
+    if (rc == PL_OK && r->record_route && !r->stateless && m->method_id != PL_METHOD_REGISTER)
+        rc = add_record_route(r, m, dst);
+    if (rc == PL_OK)
+        rc = add_via(r, b, m, dst);
+    return rc;
+}
+
+/* ---- sending */
+
+static void branch_failed(branch *b, uint16_t status)
+{
+    b->state = BR_DONE;
+    b->status = status;
+}
+
+static void send_branch(branch *b, const pl_target *dst)
+{
+    pl_preq *r = b->r;
+    pl_proxy *p = r->p;
+    char blk[16384];
+    pl_arena a;
+    pl_arena_init(&a, blk, sizeof(blk), 0);
+    pl_msg m;
+    b->dst = *dst;
+    b->has_dst = true;
+    int rc = build_branch(b, dst, &m, &a);
+    if (rc != PL_OK) {
+        pl__proxy_logf(p, PL_PROXY_LOG_WARN, r->msg.call_id, "branch %u: cannot build: %d", b->idx,
+                       rc);
+        branch_failed(b, 500);
+    } else if (r->stateless) {
+        rc = pl_txn_send_stateless(p->layer, &m, dst);
+        b->state = BR_DONE;
+        if (rc == PL_OK) {
+            p->stats.stateless++;
+            pl__proxy_emit(p, r, PL_PROXY_EV_REQUEST_FORWARDED, b->idx, &m);
+        }
+    } else {
+        rc = pl_txn_client_start(p->layer, &m, dst, pl__branch_response, b, &b->ct);
+        if (rc != PL_OK) {
+            branch_failed(b, 503);
+        } else {
+            b->state = BR_RUNNING;
+            p->stats.forwarded++;
+            pl__proxy_emit(p, r, PL_PROXY_EV_REQUEST_FORWARDED, b->idx, pl_txn_request(b->ct));
+            if (m.method_id == PL_METHOD_INVITE)
+                pl_timer_start(p->cfg.wheel, &b->timer_c, p->cfg.timer_c_ms);
+        }
+    }
+    pl_arena_free(&a);
+}
+
+static void on_resolved(void *arg, int status, const pl_target *targets, size_t n)
+{
+    branch *b = arg;
+    pl_preq *r = b->r;
+    if (b->state != BR_RESOLVING)
+        return;
+    if (b->cancel_wanted) {
+        branch_failed(b, 487);
+    } else if (status != PL_OK || n == 0) {
+        pl__proxy_logf(r->p, PL_PROXY_LOG_INFO, r->msg.call_id, "branch %u: no address: %d", b->idx,
+                       status);
+        branch_failed(b, 503);
+    } else {
+        send_branch(b, &targets[0]);
+    }
+    if (b->state == BR_DONE)
+        pl__preq_check_done(r);
+    else
+        pl__preq_maybe_free(r);
+}
+
+static void start_branch(branch *b)
+{
+    pl_preq *r = b->r;
+    pl_proxy *p = r->p;
+    if (b->has_dst) {
+        send_branch(b, &b->dst);
+        return;
+    }
+    char buf[2048], host[256];
+    pl_uri hop;
+    pl_target t;
+    uint16_t port;
+    if (next_hop(b, &hop, buf, sizeof(buf)) != PL_OK) {
+        branch_failed(b, 400);
+        return;
+    }
+    /* The transport the request came in on is a hint only for the
+     * upstream side; the next hop's URI decides (RFC 3263 4.1). */
+    int rc = pl_dns_uri_target(&hop, PL_TP_COUNT_, &t, host, sizeof(host), &port);
+    if (rc == PL_OK) {
+        send_branch(b, &t);
+        return;
+    }
+    if (rc == PL_ENOTFOUND && p->cfg.dns) {
+        b->state = BR_RESOLVING;
+        if (pl_dns_resolve_uri(p->cfg.dns, &hop, PL_TP_COUNT_, on_resolved, b) == PL_OK)
+            return;
+    }
+    pl__proxy_logf(p, PL_PROXY_LOG_INFO, r->msg.call_id, "branch %u: cannot route to %s", b->idx,
+                   buf);
+    branch_failed(b, rc == PL_EINVAL ? 416 : 503);
+}
+
+int pl__preq_start_group(pl_preq *r)
+{
+    int started = 0;
+    for (;;) {
+        uint16_t best = 0;
+        bool any = false;
+        for (uint32_t i = 0; i < r->nbr; i++)
+            if (r->br[i]->state == BR_WAITING && (!any || r->br[i]->q > best)) {
+                best = r->br[i]->q;
+                any = true;
+            }
+        if (!any)
+            break;
+        bool live = false;
+        for (uint32_t i = 0; i < r->nbr; i++) {
+            branch *b = r->br[i];
+            if (b->state != BR_WAITING || b->q != best)
+                continue;
+            start_branch(b);
+            started++;
+            if (b->state == BR_RUNNING || b->state == BR_RESOLVING)
+                live = true;
+        }
+        /* A group whose every branch failed at once: on to the next. */
+        if (live || r->stateless)
+            break;
+    }
+    if (!r->busy && !r->stateless) {
+        bool live = false;
+        for (uint32_t i = 0; i < r->nbr; i++)
+            if (r->br[i]->state == BR_RUNNING || r->br[i]->state == BR_RESOLVING)
+                live = true;
+        if (!live)
+            pl__preq_check_done(r);
+    }
+    return started ? PL_OK : PL_EINVAL;
+}
+
+/* ---- CANCEL (RFC 3261 9.1): same Request-URI, Call-ID, From, To, CSeq
+ * number and Route as the INVITE, and only its top Via. */
+
+static void on_cancel_response(pl_txn *ct, const pl_msg *resp, bool final, void *arg)
+{
+    (void)ct;
+    (void)resp;
+    (void) final;
+    (void)arg;
+}
+
+int pl__branch_cancel(branch *b)
+{
+    if (b->cancel_sent || !b->ct)
+        return PL_OK;
+    const pl_msg *inv = pl_txn_request(b->ct);
+    if (!inv || !inv->via || !inv->from || !inv->to)
+        return PL_EINVAL;
+    pl_proxy *p = b->r->p;
+    size_t cap = 512 + inv->ruri_raw.len + inv->via->raw.len + inv->from->raw.len +
+                 inv->to->raw.len + inv->call_id.len;
+    for (uint32_t i = 0; i < inv->hdr_count; i++)
+        if (inv->hdrs[i].id == PL_HDR_ROUTE)
+            cap += inv->hdrs[i].line.len;
+    char *t = malloc(cap);
+    if (!t)
+        return PL_ENOMEM;
+    int n = snprintf(t, cap, "CANCEL %.*s SIP/2.0\r\nVia: %.*s\r\n", (int)inv->ruri_raw.len,
+                     inv->ruri_raw.p, (int)inv->via->raw.len, inv->via->raw.p);
+    for (uint32_t i = 0; i < inv->hdr_count; i++)
+        if (inv->hdrs[i].id == PL_HDR_ROUTE) {
+            memcpy(t + n, inv->hdrs[i].line.p, inv->hdrs[i].line.len);
+            n += (int)inv->hdrs[i].line.len;
+        }
+    n += snprintf(t + n, cap - (size_t)n,
+                  "Max-Forwards: 70\r\nFrom: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\n"
+                  "CSeq: %u CANCEL\r\nContent-Length: 0\r\n\r\n",
+                  (int)inv->from->raw.len, inv->from->raw.p, (int)inv->to->raw.len, inv->to->raw.p,
+                  (int)inv->call_id.len, inv->call_id.p, inv->cseq.num);
+    char blk[4096];
+    pl_arena a;
+    pl_arena_init(&a, blk, sizeof(blk), 0);
+    pl_msg m;
+    pl_parse_opts opts = {PL_FRAMING_STREAM, NULL};
+    int rc = pl_msg_parse(&m, t, (size_t)n, &a, &opts, NULL);
+    if (rc == PL_OK)
+        rc = pl_txn_client_start(p->layer, &m, &b->dst, on_cancel_response, NULL, NULL);
+    pl_arena_free(&a);
+    free(t);
+    if (rc == PL_OK)
+        b->cancel_sent = true;
+    return rc;
+}
+
+/* ---- stateless: the ACK for a 2xx, and responses no transaction wants */
+
+void pl__preq_stateless_ack(pl_preq *r)
+{
+    pl_preq_forward(r);
+}
+
+/* Where a response goes by its (new) top Via (18.2.2, RFC 3581). */
+static bool via_target(const pl_via *v, pl_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (!pl_transport_from_str(v->transport, &t->transport))
+        return false;
+    pl_uri u = {.scheme = PL_URI_SIP, .host = v->received.len ? v->received : v->host};
+    u.host_type = u.host.len && u.host.p[0] == '[' ? PL_HOST_IPV6 : PL_HOST_IPV4;
+    if (v->has_received && v->received.len && v->received.p[0] != '[' &&
+        memchr(v->received.p, ':', v->received.len))
+        u.host_type = PL_HOST_IPV6; /* received=::1 without brackets */
+    char host[64];
+    pl_str h = u.host;
+    if (h.len && h.p[0] == '[') {
+        h.p++;
+        h.len -= 2;
+    }
+    if (h.len == 0 || h.len >= sizeof(host))
+        return false;
+    memcpy(host, h.p, h.len);
+    host[h.len] = '\0';
+    uint32_t port = v->port ? v->port : 5060;
+    if (v->has_rport && v->rport_value.len)
+        pl_str_to_u32(v->rport_value, 65535, &port);
+    if (u.host_type == PL_HOST_IPV6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&t->addr;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return false;
+        t->len = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&t->addr;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return false;
+        t->len = sizeof(*a);
+    }
+    return true;
+}
+
+int pl__proxy_send_response_stateless(pl_proxy *p, const pl_msg *resp)
+{
+    if (!resp->via || !resp->via->next)
+        return PL_EINVAL;
+    char blk[8192];
+    pl_arena a;
+    pl_arena_init(&a, blk, sizeof(blk), 0);
+    pl_msg m;
+    pl_target t;
+    int rc = pl__msg_clone(&m, resp, &a);
+    if (rc == PL_OK)
+        rc = pl_msg_via_remove_top(&m);
+    if (rc == PL_OK)
+        rc = via_target(m.via, &t) ? PL_OK : PL_EINVAL;
+    if (rc == PL_OK)
+        rc = pl_txn_send_stateless(p->layer, &m, &t);
+    if (rc == PL_OK)
+        p->stats.stateless++;
+    pl_arena_free(&a);
+    return rc;
+}
+
+void pl__proxy_forward_stray_response(pl_proxy *p, const pl_msg *resp)
+{
+    /* 16.7 / 16.11: only a response whose top Via is ours goes on. */
+    const pl_via *v = resp->via;
+    if (!v || !v->has_branch || v->branch.len < 9 || memcmp(v->branch.p, "z9hG4bKpl", 9) != 0)
+        return;
+    pl_uri u = {.scheme = PL_URI_SIP, .host = v->host, .host_type = v->host_type, .port = v->port};
+    if (!pl__proxy_uri_local(p, &u))
+        return;
+    if (pl__proxy_send_response_stateless(p, resp) != PL_OK)
+        pl__proxy_logf(p, PL_PROXY_LOG_DEBUG, resp->call_id, "stray %u response dropped",
+                       resp->status);
+}
