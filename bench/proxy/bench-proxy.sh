@@ -275,6 +275,7 @@ run_uac() {
         timeout -k 5 $((limit + 10)) "$SIPP" "127.0.0.1:$uas_port" -rsa "127.0.0.1:$proxy_port" \
             -sf "$SC/uac_rr.xml" -i 127.0.0.1 -p "$uac_port" -r "$rate" -m "$n" -nostdin \
             -timeout "$limit" "${SIPP_TUNING[@]}" -trace_stat -stf "$work/$name.csv" -fd 1 \
+            -trace_err -error_file "$work/$name.errors" \
             >"$work/$name.out" 2>&1 &
         echo $! >"$work/uac.pid"
         st=0
@@ -374,7 +375,7 @@ measure() {
         wait_idle
         a=$(session_ticks)
         u0=$(pid_ticks "$uas_pid")
-        run_uac "step_$name" "$rate" $((rate * step_s))
+        run_uac "step${steps}_$name" "$rate" $((rate * step_s))
         b=$(session_ticks)
         u1=$(pid_ticks "$uas_pid")
         proxy_pct=$(pct $((b - a)) "$wall_ms")
@@ -386,6 +387,10 @@ measure() {
         [ $((calls_failed * 1000)) -lt $((rate * step_s)) ] || ok_step=0
         [ "$wall_ms" -le $(((step_s * 1000 * 100 / 95) + 1000)) ] || ok_step=0
         say "$name: step $steps: $rate calls/s for ${step_s} s: $calls_ok passed, $calls_failed failed, $wall_ms ms ($achieved/s); CPU: proxy $proxy_pct%, SIPp caller $sipp_pct%, callee $uas_pct% of a core: $([ $ok_step = 1 ] && echo pass || echo FAIL)"
+        if [ "$calls_failed" -gt 0 ] && [ -s "$work/step${steps}_$name.errors" ]; then
+            say "$name: step $steps: SIPp's first error: $(grep -m1 -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}' \
+                "$work/step${steps}_$name.errors" | cut -f3- | cut -c1-200)"
+        fi
         if [ $ok_step = 0 ]; then
             # CPU over the step's nominal time, when the calls were sent (a
             # failed step drags on with retransmissions and timeouts).
