@@ -154,6 +154,14 @@ session_ticks() {
     echo "$sum"
 }
 
+# Datagrams the kernel dropped because the receive buffer of a UDP socket
+# bound to 127.0.0.1:PORT was full (the "d" of ss's skmem), summed over
+# the sockets (parleyd's workers may each have one).
+sock_drops() {
+    ss -uanm "sport = :$1" 2>/dev/null | sed -n 's/.*skmem:(.*,d\([0-9]*\)).*/\1/p' |
+        awk '{ n += $1 } END { print n + 0 }'
+}
+
 # Wall clock in ms.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -309,7 +317,7 @@ pct() { awk -v t="$1" -v hz="$HZ" -v w="$2" 'BEGIN { if (w > 0) printf "%.0f", t
 
 # measure NAME: sets res_cpu, res_sipp_cpu, res_rate, res_note, res_ok.
 measure() {
-    local name=$1 a b u0 u1 rate lo hi steps ok_step proxy_pct sipp_pct uas_pct achieved note
+    local name=$1 a b u0 u1 d0 drops rate lo hi steps ok_step proxy_pct sipp_pct uas_pct achieved note
     res_ok=0 res_cpu=n/a res_sipp_cpu=n/a res_rate=n/a res_note="" res_sipp_pct=n/a
     proxy_port=$(free_port)
     uas_port=$(free_port "$proxy_port")
@@ -375,9 +383,11 @@ measure() {
         wait_idle
         a=$(session_ticks)
         u0=$(pid_ticks "$uas_pid")
+        d0=$(sock_drops "$proxy_port")
         run_uac "step${steps}_$name" "$rate" $((rate * step_s))
         b=$(session_ticks)
         u1=$(pid_ticks "$uas_pid")
+        drops=$(($(sock_drops "$proxy_port") - d0))
         proxy_pct=$(pct $((b - a)) "$wall_ms")
         sipp_pct=$(pct "$uac_ticks" "$wall_ms")
         uas_pct=$(pct $((u1 - u0)) "$wall_ms")
@@ -386,7 +396,7 @@ measure() {
         # failed * 1000 < calls: fewer than 0.1%.
         [ $((calls_failed * 1000)) -lt $((rate * step_s)) ] || ok_step=0
         [ "$wall_ms" -le $(((step_s * 1000 * 100 / 95) + 1000)) ] || ok_step=0
-        say "$name: step $steps: $rate calls/s for ${step_s} s: $calls_ok passed, $calls_failed failed, $wall_ms ms ($achieved/s); CPU: proxy $proxy_pct%, SIPp caller $sipp_pct%, callee $uas_pct% of a core: $([ $ok_step = 1 ] && echo pass || echo FAIL)"
+        say "$name: step $steps: $rate calls/s for ${step_s} s: $calls_ok passed, $calls_failed failed, $wall_ms ms ($achieved/s); CPU: proxy $proxy_pct%, SIPp caller $sipp_pct%, callee $uas_pct% of a core; $drops datagrams dropped at the proxy's full socket buffer: $([ $ok_step = 1 ] && echo pass || echo FAIL)"
         if [ "$calls_failed" -gt 0 ] && [ -s "$work/step${steps}_$name.errors" ]; then
             say "$name: step $steps: SIPp's first error: $(grep -m1 -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}' \
                 "$work/step${steps}_$name.errors" | cut -f3- | cut -c1-200)"
@@ -402,6 +412,8 @@ measure() {
                 note="at $rate/s SIPp used $sipp_pct% (caller) and $uas_pct% (callee) of a core: the load tool is the limit"
             elif [ $((proxy_pct + sipp_pct + uas_pct)) -ge $((90 * ncores)) ]; then
                 note="at $rate/s the proxy ($proxy_pct%) and SIPp ($sipp_pct% + $uas_pct%) used the machine's $ncores cores"
+            elif [ "$drops" -gt 0 ]; then
+                note="at $rate/s the proxy's UDP receive buffer overflowed ($drops datagrams dropped)"
             fi
         fi
         if [ $ok_step = 1 ]; then
