@@ -317,7 +317,7 @@ pct() { awk -v t="$1" -v hz="$HZ" -v w="$2" 'BEGIN { if (w > 0) printf "%.0f", t
 
 # measure NAME: sets res_cpu, res_sipp_cpu, res_rate, res_note, res_ok.
 measure() {
-    local name=$1 a b u0 u1 d0 drops rate lo hi steps ok_step proxy_pct sipp_pct uas_pct achieved note
+    local name=$1 err a b u0 u1 d0 drops rate lo hi steps ok_step proxy_pct sipp_pct uas_pct achieved note
     res_ok=0 res_cpu=n/a res_sipp_cpu=n/a res_rate=n/a res_note="" res_sipp_pct=n/a
     proxy_port=$(free_port)
     uas_port=$(free_port "$proxy_port")
@@ -398,8 +398,11 @@ measure() {
         [ "$wall_ms" -le $(((step_s * 1000 * 100 / 95) + 1000)) ] || ok_step=0
         say "$name: step $steps: $rate calls/s for ${step_s} s: $calls_ok passed, $calls_failed failed, $wall_ms ms ($achieved/s); CPU: proxy $proxy_pct%, SIPp caller $sipp_pct%, callee $uas_pct% of a core; $drops datagrams dropped at the proxy's full socket buffer: $([ $ok_step = 1 ] && echo pass || echo FAIL)"
         if [ "$calls_failed" -gt 0 ] && [ -s "$work/step${steps}_$name.errors" ]; then
-            say "$name: step $steps: SIPp's first error: $(grep -m1 -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}' \
-                "$work/step${steps}_$name.errors" | cut -f3- | cut -c1-200)"
+            # The first aborted call says more than the stray messages
+            # (retransmissions reaching ended calls) logged before it.
+            err=$(grep -m1 -E '^[0-9]{4}-.*(Aborting|[Ff]ailed|timed out)' "$work/step${steps}_$name.errors" ||
+                grep -m1 -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}' "$work/step${steps}_$name.errors" || true)
+            say "$name: step $steps: SIPp's first error: $(cut -f3- <<<"$err" | cut -c1-200)"
         fi
         if [ $ok_step = 0 ]; then
             # CPU over the step's nominal time, when the calls were sent (a
