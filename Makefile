@@ -7,6 +7,9 @@
 #                   script etc/parley.lua, after printing how to register two
 #                   parley UAs and send a MESSAGE through it  (RUN_CMD=...)
 #   make bench      build, then run every build/bin/bench-*
+#   make load       SIPp calls through a running parleyd (PROXY=127.0.0.1:5060
+#                   RATE=100 CALLS=1000): uac_rr.xml -> PROXY -> uas_rr.xml,
+#                   SIPp's summary, non-zero when a call failed
 #   make fuzz       build build-fuzz/ (clang) and run every fuzzer for
 #                   FUZZ_SECONDS (600) each  (FUZZ_TARGETS="fuzz_x ...")
 #   make format     clang-format every .c/.h in place
@@ -18,6 +21,9 @@ CMAKE        ?= cmake
 CTEST        ?= ctest
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
+PROXY        ?= 127.0.0.1:5060
+RATE         ?= 100
+CALLS        ?= 1000
 
 ifeq ($(origin RUN_CMD),undefined)
 RUN_MSG := parleyd on udp and tcp 127.0.0.1:5060, defaults of etc/parleyd.conf, script etc/parley.lua (Ctrl-C stops it)
@@ -28,7 +34,7 @@ RUN_CMD ?= build/bin/parleyd
 
 FORMAT_DIRS := $(wildcard include src apps tests bench fuzz examples)
 
-.PHONY: all test run bench fuzz format clean bootstrap
+.PHONY: all test run bench load fuzz format clean bootstrap
 
 all: bootstrap
 	@test -f build/CMakeCache.txt || \
@@ -65,6 +71,9 @@ bench: all
 	  n=$$((n + 1)); \
 	done; \
 	[ $$n -gt 0 ] || echo "bench: no benchmarks in build/bin (bench/<name>/*.c)"
+
+load: bootstrap
+	@tests/sipp/load.sh "$(PROXY)" "$(RATE)" "$(CALLS)"
 
 fuzz: bootstrap
 	@test -f build-fuzz/CMakeCache.txt || \
