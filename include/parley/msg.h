@@ -413,6 +413,9 @@ int pl_msg_print(const pl_msg *msg, char *out, size_t cap, size_t *written);
  * printed bytes instead.)
  */
 int pl_msg_copy(pl_msg *dst, const pl_msg *msg, char *buf, size_t cap, pl_arena *arena);
+/* The arena bytes pl_msg_copy takes for msg's views: give the arena a block
+ * this large and the copy makes no other allocation. */
+size_t pl_msg_copy_views_size(const pl_msg *msg);
 
 /* ---- Building. */
 

@@ -152,7 +152,9 @@ typedef void (*pl_txn_response_cb)(pl_txn *ct, const pl_msg *resp, bool final, v
 int pl_txn_client_start(pl_txn_layer *layer, const pl_msg *req, const pl_target *dst,
                         pl_txn_response_cb cb, void *arg, pl_txn **out);
 
-/* Stop reporting to the user (the transaction runs out its timers silently). */
+/* Stop reporting to the user (the transaction runs out its timers silently;
+ * a 2xx retransmitted to an abandoned INVITE transaction in Accepted goes
+ * to the layer's on_stray, as if no transaction had matched it). */
 void pl_txn_client_abandon(pl_txn *ct);
 
 /*
@@ -166,7 +168,8 @@ int pl_txn_respond(pl_txn *st, const pl_msg *resp);
 
 /* The request of a transaction: valid as long as the transaction, except
  * that a non-INVITE transaction frees it on reaching Completed (its final
- * response sent or received), after which this returns NULL. */
+ * response sent or received) and an INVITE transaction on reaching
+ * Accepted (a 2xx sent or received), after which this returns NULL. */
 const pl_msg *pl_txn_request(const pl_txn *t);
 pl_txn_kind pl_txn_kind_of(const pl_txn *t);
 pl_txn_state pl_txn_state_of(const pl_txn *t);

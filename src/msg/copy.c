@@ -171,6 +171,15 @@ static pl_via *move_vias(reloc *r, const pl_via *src, pl_arena *a, pl_via **last
     return head;
 }
 
+size_t pl_msg_copy_views_size(const pl_msg *m)
+{
+    /* Each arena allocation is rounded up to 16 bytes. */
+    size_t na = (m->from ? 1u : 0u) + (m->to ? 1u : 0u) + m->contact_count + m->route_count +
+                m->record_route_count;
+    size_t hdrs = sizeof(pl_hdr) * (m->hdr_count ? m->hdr_count : 1);
+    return hdrs + 16 + (sizeof(pl_via) + 16) * m->via_count + (sizeof(pl_nameaddr) + 16) * na;
+}
+
 int pl_msg_copy(pl_msg *dst, const pl_msg *src, char *buf, size_t cap, pl_arena *arena)
 {
     size_t n;

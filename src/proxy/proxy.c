@@ -112,9 +112,13 @@ static pl_preq *preq_new(pl_proxy *p, pl_txn *st, const pl_msg *req, const pl_ta
     pl_preq *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
+    /* One block: the bytes, then the views with room for a few edits (more
+     * go to arena chunks). */
     size_t n = pl_msg_print_len(req);
-    r->buf = malloc(n ? n : 1);
-    pl_arena_init(&r->arena, NULL, 0, 0);
+    size_t at = (n + 15) & ~(size_t)15;
+    size_t views = pl_msg_copy_views_size(req) + 512;
+    r->buf = malloc(at + views);
+    pl_arena_init(&r->arena, r->buf ? r->buf + at : NULL, r->buf ? views : 0, 0);
     if (!r->buf || pl_msg_copy(&r->msg, req, r->buf, n, &r->arena) != PL_OK) {
         pl_arena_free(&r->arena);
         free(r->buf);
@@ -173,8 +177,11 @@ void pl__preq_maybe_free(pl_preq *r)
 {
     if (r->busy || r->freeing)
         return;
+    /* A branch that got a 2xx (accepted) does not hold the context: its
+     * transaction, abandoned when the context goes, hands later 2xx
+     * retransmissions to the stray hook, which forwards them by the Via. */
     for (uint32_t i = 0; i < r->nbr; i++)
-        if (r->br[i]->state == BR_RUNNING || r->br[i]->state == BR_RESOLVING || r->br[i]->accepted)
+        if (r->br[i]->state == BR_RUNNING || r->br[i]->state == BR_RESOLVING)
             return;
     if (r->stateless || r->final_sent || !r->st)
         preq_free(r);

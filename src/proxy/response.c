@@ -262,8 +262,11 @@ void pl__preq_check_done(pl_preq *r)
 static void keep_response(branch *b, const pl_msg *resp)
 {
     size_t n = pl_msg_print_len(resp);
-    b->resp_buf = malloc(n ? n : 1);
-    pl_arena_init(&b->resp_arena, NULL, 0, 0);
+    size_t at = (n + 15) & ~(size_t)15;
+    size_t views = pl_msg_copy_views_size(resp);
+    b->resp_buf = malloc(at + views);
+    pl_arena_init(&b->resp_arena, b->resp_buf ? b->resp_buf + at : NULL, b->resp_buf ? views : 0,
+                  0);
     if (!b->resp_buf || pl_msg_copy(&b->resp, resp, b->resp_buf, n, &b->resp_arena) != PL_OK) {
         pl_arena_free(&b->resp_arena);
         free(b->resp_buf);

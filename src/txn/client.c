@@ -233,7 +233,7 @@ static int build_ack(pl_txn *t, const pl_msg *resp)
     return PL_OK;
 }
 
-static void invite_response(pl_txn *t, const pl_msg *resp)
+static void invite_response(pl_txn *t, const pl_msg *resp, const pl_target *src)
 {
     pl_txn_layer *l = t->layer;
     uint16_t code = resp->status;
@@ -251,6 +251,8 @@ static void invite_response(pl_txn *t, const pl_msg *resp)
             t->final_seen = true;
             pl_timer_start(l->cfg.wheel, &t->t_end, pl__txn_64t1(l)); /* Timer M */
             deliver(t, resp, true);
+            /* Accepted only passes 2xx retransmissions on: no request needed. */
+            pl__txn_drop_request(t);
         } else {
             t->state = PL_TXN_COMPLETED;
             t->final_seen = true;
@@ -269,7 +271,12 @@ static void invite_response(pl_txn *t, const pl_msg *resp)
             pl__txn_send(l, &t->peer, t->out_buf, t->out_len); /* ACK again */
         break;
     case PL_TXN_ACCEPTED:
-        if (code >= 200 && code < 300)
+        /* A 2xx retransmission: to the user, or, once the user has let the
+         * transaction go, to the layer's stray hook (a proxy forwards it
+         * statelessly, a UA sends its ACK again). */
+        if (code >= 200 && code < 300 && t->abandoned)
+            l->cfg.on_stray(l, resp, src, l->cfg.user);
+        else if (code >= 200 && code < 300)
             deliver(t, resp, true);
         break;
     default:
@@ -300,10 +307,10 @@ static void non_invite_response(pl_txn *t, const pl_msg *resp)
     }
 }
 
-void pl__txn_client_response(pl_txn *t, const pl_msg *resp)
+void pl__txn_client_response(pl_txn *t, const pl_msg *resp, const pl_target *src)
 {
     if (t->kind == PL_TXN_CLIENT_INVITE)
-        invite_response(t, resp);
+        invite_response(t, resp, src);
     else
         non_invite_response(t, resp);
 }

@@ -86,9 +86,10 @@ pl_txn *pl__txn_new(pl_txn_layer *l, pl_txn_kind kind, const pl_msg *req, const 
     t->reliable = pl_transport_reliable(peer->transport);
     t->req_len = pl_msg_print_len(req);
     t->req_buf = malloc(t->req_len ? t->req_len : 1);
-    t->rq = malloc(sizeof(*t->rq));
+    size_t views = pl_msg_copy_views_size(req);
+    t->rq = malloc(sizeof(*t->rq) + views);
     if (t->rq)
-        pl_arena_init(&t->rq->arena, NULL, 0, 0);
+        pl_arena_init(&t->rq->arena, t->rq->block, views, 0);
     if (!t->req_buf || !t->rq ||
         pl_msg_copy(&t->rq->msg, req, t->req_buf, t->req_len, &t->rq->arena) != PL_OK) {
         if (t->rq)
@@ -134,9 +135,9 @@ void pl__txn_free(pl_txn *t)
 void pl__txn_drop_request(pl_txn *t)
 {
     /* Matching needs only the key; a retransmitted request gets out_buf
-     * again. Dropping the copy (its bytes and a parse arena of 4 KiB or
-     * more) cuts what a finished transaction holds for Timer J or K to a
-     * quarter. */
+     * again. Dropping the copy (its bytes and its views) cuts what a
+     * finished transaction holds for Timer J, K, L or M to the struct, the
+     * key and the last response. */
     if (t->rq) {
         pl_arena_free(&t->rq->arena);
         free(t->rq);
@@ -420,7 +421,7 @@ static void on_response(pl_txn_layer *l, const pl_msg *m, const pl_target *src)
         v && v->has_branch ? pl__txn_client_key(v->branch, m->cseq.method, key, sizeof(key)) : 0;
     pl_txn *t = klen ? pl__txn_key_find(l, key, klen) : NULL;
     if (t && (t->kind == PL_TXN_CLIENT_INVITE || t->kind == PL_TXN_CLIENT_NON_INVITE))
-        pl__txn_client_response(t, m);
+        pl__txn_client_response(t, m, src);
     else
         l->cfg.on_stray(l, m, src, l->cfg.user);
 }

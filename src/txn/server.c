@@ -147,6 +147,12 @@ int pl_txn_respond(pl_txn *t, const pl_msg *resp)
     if (invite && code < 300) {
         t->state = PL_TXN_ACCEPTED; /* RFC 6026: Timer L */
         pl_timer_start(l->cfg.wheel, &t->t_end, t64);
+        /* From here on it absorbs retransmitted INVITEs and sends the 2xx
+         * its user retransmits: the request is not needed. */
+        if (l->in_request == t)
+            l->drop_after = true;
+        else
+            pl__txn_drop_request(t);
     } else if (invite) {
         t->state = PL_TXN_COMPLETED;
         if (!t->reliable) {

@@ -34,6 +34,7 @@ struct pl_txn {
     struct txn_req {
         pl_msg msg;
         pl_arena arena;
+        _Alignas(16) char block[]; /* the views of the copy, exactly (pl_msg_copy_views_size) */
     } * rq;
     /* Server: the last response sent. Client INVITE: the ACK for a non-2xx. */
     char *out_buf;
@@ -96,7 +97,7 @@ uint64_t pl__txn_64t1(const pl_txn_layer *l);
 void pl__txn_response_target(const pl_msg *req, const pl_target *src, pl_target *out);
 
 /* The client and server halves. */
-void pl__txn_client_response(pl_txn *t, const pl_msg *resp);
+void pl__txn_client_response(pl_txn *t, const pl_msg *resp, const pl_target *src);
 void pl__txn_server_request(pl_txn *t, const pl_msg *req);
 void pl__txn_server_timers_init(pl_txn *t);
 void pl__txn_client_timers_init(pl_txn *t);

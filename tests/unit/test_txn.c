@@ -165,10 +165,21 @@ static const ev *ev_nth(ev_kind k, int side, size_t idx)
     return NULL;
 }
 
+/* The requests of the transactions respond() was given, kept: a
+ * non-INVITE transaction frees its own copy once Completed, an INVITE one
+ * once Accepted. */
+static struct {
+    pl_txn *txn;
+    const pl_msg *req;
+} kept[64];
+static size_t nkept;
+
 static int setup(void **state)
 {
     (void)state;
     memset(&F, 0, sizeof(F));
+    memset(kept, 0, sizeof(kept));
+    nkept = 0;
     pl_wheel_init(&F.wheel, 0);
     NEV = 0;
     IN_CALL = 0;
@@ -312,11 +323,6 @@ static int respond_msg(pl_txn *st, const pl_msg *resp)
     return rc;
 }
 
-/* The request of the last transaction respond() was given, kept: a
- * non-INVITE transaction frees its own copy once Completed. */
-static const pl_msg *last_req;
-static pl_txn *last_req_txn;
-
 static int respond(pl_txn *st, uint16_t code, const char *tag)
 {
     const pl_msg *req = pl_txn_request(st);
@@ -326,13 +332,21 @@ static int respond(pl_txn *st, uint16_t code, const char *tag)
         pl_msg *copy = pl_arena_alloc(tu_arena(), sizeof(*copy));
         pl_parse_opts opts = {PL_FRAMING_STREAM, NULL};
         assert_int_equal(pl_msg_parse(copy, b, n, tu_arena(), &opts, NULL), PL_OK);
-        last_req = copy;
-        last_req_txn = st;
+        if (nkept == 64)
+            nkept = 0;
+        kept[nkept].txn = st;
+        kept[nkept++].req = copy;
     } else {
-        assert_ptr_equal(st, last_req_txn); /* only a Completed non-INVITE drops it */
-        assert_int_equal(pl_txn_state_of(st), PL_TXN_COMPLETED);
+        /* Only a Completed non-INVITE or an Accepted INVITE drops it. */
+        pl_txn_state s = pl_txn_state_of(st);
+        assert_true((s == PL_TXN_COMPLETED && pl_txn_kind_of(st) == PL_TXN_SERVER_NON_INVITE) ||
+                    (s == PL_TXN_ACCEPTED && pl_txn_kind_of(st) == PL_TXN_SERVER_INVITE));
+        for (size_t i = nkept; i-- > 0 && !req;)
+            if (kept[i].txn == st)
+                req = kept[i].req;
+        assert_non_null(req);
     }
-    return respond_msg(st, build_resp(req ? req : last_req, code, tag));
+    return respond_msg(st, build_resp(req, code, tag));
 }
 
 /* The scripted server answers the client's first message. */
@@ -783,6 +797,30 @@ static void test_client_inv_2xx_accepted(void **state)
     const ev *s = ev_nth(EV_STRAY, SIDE_C, 0);
     assert_false(s->is_request);
     assert_int_equal(s->status, 200);
+}
+
+/* An abandoned INVITE transaction in Accepted hands 2xx retransmissions to
+ * the stray hook (a proxy forwards them), not to its former user; its
+ * request copy is gone. */
+static void test_client_inv_2xx_abandoned(void **state)
+{
+    (void)state;
+    start(PL_TP_UDP, 0, false, WITH_CLIENT);
+    pl_txn *ct;
+    assert_int_equal(client_start(REQ(.method = "INVITE"), &ct, NULL), PL_OK);
+    assert_non_null(pl_txn_request(ct));
+    run_to(1000);
+    assert_int_equal(srv_reply(200, "a"), PL_OK);
+    assert_int_equal(NEV, 1);
+    assert_null(pl_txn_request(ct));
+    pl_txn_client_abandon(ct);
+    assert_int_equal(srv_reply(200, "a"), PL_OK);
+    assert_int_equal(ev_count(EV_RESP, SIDE_C), 1);
+    assert_int_equal(ev_count(EV_STRAY, SIDE_C), 1);
+    assert_int_equal(ev_nth(EV_STRAY, SIDE_C, 0)->status, 200);
+    assert_int_equal(LIVE(F.lc), 1); /* Timer M still runs */
+    run_to(33000);
+    assert_int_equal(LIVE(F.lc), 0);
 }
 
 static void test_client_inv_2xx_timer_m_t1_100(void **state)
@@ -1301,7 +1339,8 @@ static void test_server_inv_2xx_accepted(void **state)
     run_to(1100);
     assert_int_equal(respond_msg(st, ok), PL_OK); /* the user's own 2xx retransmission */
     EXPECT_TIMES(&F.sv, 100, 1100);
-    assert_int_equal(respond(st, 486, "u"), PL_EINVAL);
+    assert_null(pl_txn_request(st)); /* Accepted: the request copy is gone */
+    assert_int_equal(respond_msg(st, build_resp(inv, 486, "u")), PL_EINVAL);
 
     run_to(32099);
     assert_int_equal(LIVE(F.ls), 1);
@@ -2181,6 +2220,7 @@ int main(void)
         T(test_client_inv_486_in_calling),
         T(test_client_inv_tcp_486),
         T(test_client_inv_2xx_accepted),
+        T(test_client_inv_2xx_abandoned),
         T(test_client_inv_2xx_timer_m_t1_100),
         T(test_client_abandon),
         T(test_client_start_refuses),
