@@ -49,6 +49,7 @@ static const key_def KEYS[] = {
     {"t4", K_DURATION, OFF(t4), 1, 600000},
     {"timer_c", K_DURATION, OFF(timer_c), 1000, 86400000},
     {"max_message_size", K_UINT, OFF(max_message_size), 1024, 1u << 24},
+    {"udp_buffer", K_UINT, OFF(udp_buffer), 0, 1u << 30},
     {"max_connections", K_UINT, OFF(max_connections), 1, 1000000},
     {"max_connections_per_ip", K_UINT, OFF(max_connections_per_ip), 1, 1000000},
     {"tcp_idle", K_DURATION, OFF(tcp_idle), 1000, 86400000},
@@ -92,6 +93,7 @@ void pd_config_defaults(pd_config *c, const char *script)
     c->t4 = 5000;
     c->timer_c = 180000;
     c->max_message_size = 65535;
+    c->udp_buffer = 8u << 20;
     c->max_connections = 2048;
     c->max_connections_per_ip = 256;
     c->tcp_idle = 120000;

@@ -26,6 +26,7 @@ typedef struct pd_config {
     pl_proxy_log_level log_level;
     uint32_t t1, t2, t4, timer_c; /* milliseconds */
     uint32_t max_message_size;
+    uint32_t udp_buffer; /* bytes, each way, per UDP socket; 0: the kernel's default */
     uint32_t max_connections, max_connections_per_ip;
     uint32_t tcp_idle;                                                /* milliseconds */
     uint32_t min_expires, max_expires, default_expires, max_contacts; /* seconds, count */

@@ -239,6 +239,7 @@ static int make_net(pd_worker *w, const char (*addrs)[PD_ADDR_MAX], size_t n_add
     nc.on_connection = on_connection;
     nc.user = w;
     nc.max_msg_size = c->max_message_size;
+    nc.udp_buffer = c->udp_buffer;
     nc.max_connections = c->max_connections;
     nc.max_connections_per_ip = c->max_connections_per_ip;
     nc.idle_ms = c->tcp_idle;

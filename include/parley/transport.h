@@ -63,6 +63,12 @@ typedef struct pl_net_config {
      * connections among them, and a datagram sent from any of them leaves
      * from the same address. Each must set it, the first one too. */
     bool reuseport;
+    /* SO_RCVBUF and SO_SNDBUF of UDP sockets, in bytes: a burst the loop
+     * has not read yet waits here instead of being dropped by the kernel.
+     * 0: the kernel's default (about 208 KiB). A process that may
+     * (CAP_NET_ADMIN) gets the size asked for; others get at most
+     * net.core.rmem_max / wmem_max. */
+    uint32_t udp_buffer;
     /* A stream connection opened (accepted, or a connect started: open
      * true) or closed (open false), with the peer as a send to it names
      * it. Every open is followed by exactly one close, at the latest in

@@ -280,6 +280,26 @@ int pl__net_bind_reuseport(const pl_target *local, int type, uv_os_sock_t *fd)
     return 0;
 }
 
+/* Ask for udp_buffer bytes each way: forced past the system's cap when
+ * the process may, else as much as the cap allows. */
+static void udp_buffers(pl_net *net, net_listener *l)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno(&l->h.handle, &fd) != 0)
+        return;
+    int want = net->cfg.udp_buffer > INT32_MAX / 2 ? INT32_MAX / 2 : (int)net->cfg.udp_buffer;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+    int got = 0;
+    socklen_t len = sizeof(got);
+    /* Linux reports twice what it grants (the bookkeeping overhead). */
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && got / 2 < want)
+        pl__net_log("UDP receive buffer: %d bytes asked, %d granted (net.core.rmem_max)", want,
+                    got / 2);
+}
+
 static int udp_listen(pl_net *net, net_listener *l)
 {
     /* With a family, uv_udp_init_ex makes a socket; uv_udp_open wants none. */
@@ -296,6 +316,8 @@ static int udp_listen(pl_net *net, net_listener *l)
     } else {
         rc = uv_udp_bind(&l->h.udp, (const struct sockaddr *)&l->local.addr, 0);
     }
+    if (rc == 0 && net->cfg.udp_buffer)
+        udp_buffers(net, l);
     if (rc == 0)
         rc = uv_udp_recv_start(&l->h.udp, udp_alloc, udp_recv);
     if (rc == 0) {

@@ -111,6 +111,18 @@ expect "address in use exit" "$rc" 1
 grep -q "cannot listen on udp:127.0.0.1:$port: Address already in use" <<<"$err" && ok ||
     bad "address in use said: $err"
 
+# udp_buffer (default 8 MiB) on each worker's UDP socket: ss shows the
+# kernel's figure, twice the size granted; without CAP_NET_ADMIN the grant
+# is capped by net.core.rmem_max.
+want=8388608
+if [ "$(id -u)" != 0 ]; then
+    max=$(cat /proc/sys/net/core/rmem_max)
+    [ "$max" -lt "$want" ] && want=$max
+fi
+rbs=$(ss -uanm "src 127.0.0.1:$port" | grep -o 'rb[0-9]*' | sed 's/rb//' | sort -u)
+expect "UDP receive buffers of the two workers" "$rbs" "$((want * 2))"
+expect "UDP sockets on the port (one per worker)" "$(ss -uan "src 127.0.0.1:$port" | grep -c 127.0.0.1)" 2
+
 for tp in udp tcp; do
     out=$("$BIN/parley" send --transport $tp OPTIONS "sip:127.0.0.1:$port") && rc=0 || rc=$?
     [ "$rc" = 0 ] && grep -q "^SIP/2.0 200" <<<"$out" && ok || bad "$tp OPTIONS: exit $rc: $out"
