@@ -2,7 +2,10 @@
 #
 #   make            build build/ (RelWithDebInfo); programs in build/bin/
 #   make test       build build-san/ (ASan + UBSan) and run every test
-#   make run        build, then run parley listen on 127.0.0.1:5060  (RUN_CMD=...)
+#   make run        build, then run parleyd on 127.0.0.1:5060 (UDP and TCP) with
+#                   the built-in defaults (= etc/parleyd.conf) and the shipped
+#                   script etc/parley.lua, after printing how to register two
+#                   parley UAs and send a MESSAGE through it  (RUN_CMD=...)
 #   make bench      build, then run every build/bin/bench-*
 #   make fuzz       build build-fuzz/ (clang) and run every fuzzer for
 #                   FUZZ_SECONDS (600) each  (FUZZ_TARGETS="fuzz_x ...")
@@ -17,11 +20,11 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
 
 ifeq ($(origin RUN_CMD),undefined)
-RUN_MSG := parley listen on udp and tcp 127.0.0.1:5060 (Ctrl-C stops it; try: build/bin/parley send OPTIONS sip:x@127.0.0.1)
+RUN_MSG := parleyd on udp and tcp 127.0.0.1:5060, defaults of etc/parleyd.conf, script etc/parley.lua (Ctrl-C stops it)
 else
 RUN_MSG := running $(RUN_CMD)
 endif
-RUN_CMD ?= build/bin/parley listen udp:127.0.0.1:5060 tcp:127.0.0.1:5060
+RUN_CMD ?= build/bin/parleyd
 
 FORMAT_DIRS := $(wildcard include src apps tests bench fuzz examples)
 
@@ -42,6 +45,15 @@ test: bootstrap
 
 run: all
 	@echo "make run: $(RUN_MSG)"
+	@echo ""
+	@echo "  Try it from three more terminals, in this folder:"
+	@echo "    1) alice:  build/bin/parley listen --handle MESSAGE=200 --register sip:127.0.0.1 --aor sip:alice@127.0.0.1 udp:127.0.0.1:5071"
+	@echo "    2) bob:    build/bin/parley listen --handle MESSAGE=200 --register sip:127.0.0.1 --aor sip:bob@127.0.0.1 udp:127.0.0.1:5072"
+	@echo "    3) send:   build/bin/parley send MESSAGE sip:bob@127.0.0.1 --from sip:alice@127.0.0.1 -H 'Subject: hello'"
+	@echo "  bob prints the MESSAGE that parleyd routed to him; the sender prints 200 OK."
+	@echo "  Also: build/bin/parley send OPTIONS sip:127.0.0.1 (parleyd answers), and"
+	@echo "  build/bin/parley send MESSAGE sip:carol@127.0.0.1 (404: nobody registered)."
+	@echo ""
 	$(RUN_CMD)
 
 bench: all

@@ -39,6 +39,7 @@
  * Memory: one static 64 KiB arena block per role, reset/freed every run.
  */
 #include "fuzz_util.h"
+#include "msg/msg_int.h"
 
 #include <parley/base.h>
 #include <parley/msg.h>
@@ -340,6 +341,57 @@ static void same_message(const pl_msg *a, const pl_msg *b)
     }
 }
 
+/* A view of the copy lies in the copy's bytes (not in the original's). */
+static bool in_copy(pl_str v, const char *buf, size_t n)
+{
+    return !v.p || (v.p >= buf && v.p + v.len <= buf + n);
+}
+
+static bool nameaddrs_in_copy(const pl_nameaddr *a, const char *buf, size_t n)
+{
+    for (; a; a = a->next)
+        if (!in_copy(a->raw, buf, n) || !in_copy(a->uri.host, buf, n) || !in_copy(a->tag, buf, n))
+            return false;
+    return true;
+}
+
+/*
+ * pl_msg_copy gives the same message, printed the same, every view moved
+ * into the new bytes (or, as a fall-back, parsed from them).
+ */
+static void check_copy(const pl_msg *m, run_ctx *ctx)
+{
+    size_t plen = pl_msg_print_len(m);
+    char *buf = fuzz_alloc(plen);
+    pl_arena a;
+    pl_arena_init(&a, NULL, 0, 0);
+    pl_msg c;
+    size_t fallbacks = pl__msg_copy_fallbacks;
+    int rc = pl_msg_copy(&c, m, buf, plen, &a);
+    FUZZ_CHECK(pl__msg_copy_fallbacks == fallbacks); /* no view was missed */
+    if (rc == PL_OK) {
+        same_message(m, &c);
+        FUZZ_CHECK(c.buf == buf && c.len == plen);
+        for (uint32_t i = 0; i < c.hdr_count; i++)
+            FUZZ_CHECK(in_copy(c.hdrs[i].line, buf, plen) && in_copy(c.hdrs[i].value, buf, plen));
+        for (const pl_via *v = c.via; v; v = v->next)
+            FUZZ_CHECK(in_copy(v->raw, buf, plen) && in_copy(v->branch, buf, plen));
+        FUZZ_CHECK(nameaddrs_in_copy(c.from, buf, plen) && nameaddrs_in_copy(c.to, buf, plen));
+        FUZZ_CHECK(nameaddrs_in_copy(c.contact, buf, plen));
+        FUZZ_CHECK(nameaddrs_in_copy(c.route, buf, plen));
+        FUZZ_CHECK(nameaddrs_in_copy(c.record_route, buf, plen));
+        FUZZ_CHECK(in_copy(c.call_id, buf, plen) && in_copy(c.body, buf, plen));
+        FUZZ_CHECK(in_copy(c.ruri.host, buf, plen) && in_copy(c.start_line, buf, plen));
+        size_t n2 = 0;
+        char *out = print_exact(&c, &n2);
+        FUZZ_CHECK(n2 == plen && memcmp(out, buf, plen) == 0);
+        walk_msg(&c, false, false, ctx);
+        free(out);
+    }
+    pl_arena_free(&a);
+    free(buf);
+}
+
 /*
  * After an edit (whatever it returned): the view is self-consistent, print
  * and print_len agree, and the printed message re-parses to the same view.
@@ -347,6 +399,7 @@ static void same_message(const pl_msg *a, const pl_msg *b)
 static void check_edited(pl_msg *m, run_ctx *ctx)
 {
     walk_msg(m, false, false, ctx);
+    check_copy(m, ctx);
     size_t plen = 0;
     char *out = print_exact(m, &plen);
 
@@ -606,6 +659,7 @@ static void run_one(run_ctx *ctx, pl_framing framing)
         FUZZ_CHECK(msg.trailing == 0 && msg.has_content_length);
 
     walk_msg(&msg, true, true, ctx);
+    check_copy(&msg, ctx);
 
     /* Unedited, the print is the message's bytes, exactly. */
     size_t plen = 0;

@@ -35,7 +35,7 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: parley send [options] METHOD URI\n"
-        "       parley listen [--handle METHOD=CODE]... ADDRESS...\n"
+        "       parley listen [--handle METHOD=CODE]... [--register URI --aor URI] ADDRESS...\n"
         "       parley --help | --version\n"
         "\n"
         "send: send one request of any method through the UA library and print\n"
@@ -64,7 +64,14 @@ static void usage(FILE *out)
         "  Without a rule: OPTIONS 200 with Allow, Accept and Supported; BYE, PRACK and\n"
         "  UPDATE 481; other known methods 405 with Allow; unknown methods 501.\n"
         "  --tls-cert FILE, --tls-key FILE   certificate and key for tls: addresses (PEM)\n"
-        "  --tls-ca FILE --verify-client     require client certificates from these CAs\n");
+        "  --tls-ca FILE --verify-client     require client certificates from these CAs\n"
+        "  --register URI        register this listener's contact at the registrar URI\n"
+        "                        (sip:127.0.0.1:5060, ;transport=tcp for TCP) on start,\n"
+        "                        refresh it before it expires and remove it on exit;\n"
+        "                        prints 'registered AOR at URI: STATUS (expires N)'\n"
+        "  --aor URI             the address of record to register (with --register)\n"
+        "  --expires SECONDS     the expiry to ask for (default 600)\n"
+        "  --user NAME --password PW   answer the registrar's 401/407 challenges\n");
 }
 
 /* ---- TLS options, for both commands */
@@ -442,6 +449,15 @@ static struct {
     pl_ua *ua;
     handle_rule rules[32];
     size_t nrules;
+    /* --register: the registrar, the AOR, the expiry asked for, and the
+     * state of the registration. */
+    const char *registrar, *aor;
+    uint32_t expires;
+    uv_timer_t refresh;
+    bool registered; /* a 2xx with a non-zero expiry is in force */
+    bool unregistering;
+    bool pending; /* a REGISTER awaits its final response */
+    bool stopping;
 } L;
 
 static void print_request(const pl_msg *req, const pl_target *src, uint16_t code)
@@ -475,10 +491,124 @@ static void listen_auto(pl_ua *ua, const pl_msg *req, const pl_target *src, uint
     print_request(req, src, code);
 }
 
+/* ---- listen --register: REGISTER through the UA (RFC 3261 10.2) */
+
+static int send_register(uint32_t expires);
+
+static void on_refresh(uv_timer_t *t)
+{
+    (void)t;
+    if (!L.pending)
+        send_register(L.expires);
+}
+
+/*
+ * The expiry the registrar granted (RFC 3261 10.2.4): the expires
+ * parameter of the Contacts it lists (the shortest, so that no binding of
+ * ours lapses), else its Expires header, else what we asked for.
+ */
+static uint32_t granted(const pl_msg *resp)
+{
+    uint32_t best = UINT32_MAX;
+    for (const pl_nameaddr *c = resp->contact; c; c = c->next)
+        if (c->has_expires && c->expires < best)
+            best = c->expires;
+    if (best == UINT32_MAX)
+        best = resp->has_expires ? resp->expires : L.expires;
+    return best;
+}
+
+static void register_done(pl_ua *ua, pl_ua_client req, const pl_msg *resp, void *app)
+{
+    (void)req;
+    (void)app;
+    L.pending = false;
+    if (L.unregistering) {
+        printf("unregistered %s at %s: %.*s\n", L.aor, L.registrar, (int)resp->start_line.len - 8,
+               resp->start_line.p + 8);
+        fflush(stdout);
+        L.registered = false;
+        pl_ua_stop(ua);
+        return;
+    }
+    if (resp->status == 423) {
+        /* Interval Too Brief: ask again with the registrar's minimum (10.2.8). */
+        int32_t i = pl_msg_hdr_find_name(resp, pl_str_c("Min-Expires"), 0);
+        uint32_t min = 0;
+        if (i >= 0 && pl_hdr_uint_parse(resp->hdrs[i].value, UINT32_MAX, &min, NULL) == PL_OK &&
+            min > L.expires) {
+            printf("registrar wants expires >= %u: asking again\n", min);
+            fflush(stdout);
+            L.expires = min;
+            send_register(L.expires);
+            return;
+        }
+    }
+    if (resp->status >= 200 && resp->status < 300) {
+        uint32_t e = granted(resp);
+        printf("registered %s at %s: %.*s (expires %u)\n", L.aor, L.registrar,
+               (int)resp->start_line.len - 8, resp->start_line.p + 8, e);
+        L.registered = e > 0;
+        /* Refresh at half the granted time: well before it lapses, even
+         * over a slow path. */
+        if (e > 0)
+            uv_timer_start(&L.refresh, on_refresh, (uint64_t)e * 500u, 0);
+    } else {
+        printf("registration of %s at %s failed: %.*s\n", L.aor, L.registrar,
+               (int)resp->start_line.len - 8, resp->start_line.p + 8);
+        /* Try again in a while: the registrar may come back. */
+        uv_timer_start(&L.refresh, on_refresh, 30000, 0);
+    }
+    fflush(stdout);
+}
+
+static int send_register(uint32_t expires)
+{
+    pl_ua_client c;
+    /* To and From are the AOR; the Request-URI is the registrar (10.2). */
+    int rc = pl_ua_request_new(L.ua, NULL, "REGISTER", L.aor, NULL, NULL, &c);
+    pl_msg *m = rc == PL_OK ? pl_ua_request_msg(L.ua, c) : NULL;
+    char ev[16];
+    snprintf(ev, sizeof(ev), "%u", expires);
+    if (m && (rc = pl_msg_set_ruri(m, pl_str_c(L.registrar))) == PL_OK &&
+        (rc = pl_msg_hdr_append(m, pl_str_c("Expires"), pl_str_c(ev))) == PL_OK)
+        rc = pl_ua_request_send(L.ua, c);
+    else if (m)
+        pl_ua_request_abandon(L.ua, c);
+    if (rc != PL_OK) {
+        fprintf(stderr, "%s: cannot send REGISTER to %s: %s\n", prog, L.registrar, pl_err_str(rc));
+        return rc;
+    }
+    L.pending = true;
+    return PL_OK;
+}
+
+/* On exit: remove our binding (Expires: 0), waiting at most a few seconds. */
+static void on_unregister_timeout(uv_timer_t *t)
+{
+    (void)t;
+    printf("unregister of %s: no answer\n", L.aor);
+    fflush(stdout);
+    pl_ua_stop(L.ua);
+}
+
+static void unregister(void)
+{
+    if (!L.registered || L.pending)
+        return;
+    uv_timer_stop(&L.refresh);
+    L.unregistering = true;
+    if (send_register(0) != PL_OK)
+        return;
+    uv_timer_start(&L.refresh, on_unregister_timeout, 4000, 0);
+    pl_ua_run(L.ua);
+}
+
 static void on_signal(uv_signal_t *h, int sig)
 {
     (void)sig;
     uv_signal_stop(h);
+    L.stopping = true;
     pl_ua_stop(L.ua);
 }
 
@@ -486,6 +616,8 @@ static int cmd_listen(int argc, char **argv)
 {
     const char *addrs[16];
     int naddr = 0;
+    const char *user = NULL, *password = NULL;
+    L.expires = 600;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
@@ -493,6 +625,26 @@ static int cmd_listen(int argc, char **argv)
         }
         if (tls_option(argc, argv, &i, &TLS))
             continue;
+        if (i + 1 < argc &&
+            (strcmp(argv[i], "--register") == 0 || strcmp(argv[i], "--aor") == 0 ||
+             strcmp(argv[i], "--user") == 0 || strcmp(argv[i], "--password") == 0)) {
+            const char **slot = strcmp(argv[i], "--register") == 0 ? &L.registrar
+                                : strcmp(argv[i], "--aor") == 0    ? &L.aor
+                                : strcmp(argv[i], "--user") == 0   ? &user
+                                                                   : &password;
+            *slot = argv[++i];
+            continue;
+        }
+        if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            unsigned long e = strtoul(argv[++i], &end, 10);
+            if (!end || *end || e < 1 || e > 86400 * 365) {
+                fprintf(stderr, "%s: bad --expires '%s' (seconds, 1 or more)\n", prog, argv[i]);
+                return 3;
+            }
+            L.expires = (uint32_t)e;
+            continue;
+        }
         if (strcmp(argv[i], "--handle") == 0 && i + 1 < argc) {
             const char *r = argv[++i], *eq = strchr(r, '=');
             char *end = NULL;
@@ -519,10 +671,34 @@ static int cmd_listen(int argc, char **argv)
         usage(stderr);
         return 3;
     }
+    if ((L.registrar == NULL) != (L.aor == NULL) || (user == NULL) != (password == NULL)) {
+        fprintf(stderr,
+                "%s: --register and --aor go together, and so do --user and "
+                "--password\n",
+                prog);
+        return 3;
+    }
+    pl_uri ru;
+    if (L.registrar && (pl_uri_parse(&ru, pl_str_c(L.registrar), NULL) != PL_OK ||
+                        (ru.scheme != PL_URI_SIP && ru.scheme != PL_URI_SIPS))) {
+        fprintf(stderr, "%s: bad --register URI '%s'\n", prog, L.registrar);
+        return 3;
+    }
     pl_ua_profile *prof = pl_ua_profile_new(NULL);
     if (!prof)
         return 2;
-    pl_ua_profile_set_aor(prof, "sip:parley@localhost");
+    if (L.aor && pl_ua_profile_set_aor(prof, L.aor) != PL_OK) {
+        fprintf(stderr, "%s: bad --aor '%s'\n", prog, L.aor);
+        pl_ua_profile_free(prof);
+        return 3;
+    }
+    if (user && pl_ua_profile_add_credential(prof, NULL, user, password) != PL_OK) {
+        fprintf(stderr, "%s: bad --user or --password\n", prog);
+        pl_ua_profile_free(prof);
+        return 3;
+    }
+    if (!L.aor)
+        pl_ua_profile_set_aor(prof, "sip:parley@localhost");
     pl_ua_profile_set_user_agent(prof, "parley/" VERSION);
     pl_ua_profile_add_mime_type(prof, "application/sdp");
     pl_ua_config cfg;
@@ -572,12 +748,25 @@ static int cmd_listen(int argc, char **argv)
     uv_signal_init(pl_net_loop(net), &sigterm);
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_signal_start(&sigterm, on_signal, SIGTERM);
-    pl_ua_run(L.ua);
+    uv_timer_init(pl_net_loop(net), &L.refresh);
+    int status = 0;
+    if (L.registrar) {
+        pl_ua_handler h = {NULL, NULL, register_done, register_done, NULL};
+        if (pl_ua_set_handler(L.ua, "REGISTER", &h, NULL) != PL_OK ||
+            send_register(L.expires) != PL_OK)
+            status = 2;
+    }
+    if (status == 0) {
+        pl_ua_run(L.ua);
+        if (L.stopping)
+            unregister();
+    }
+    uv_close((uv_handle_t *)&L.refresh, NULL);
     uv_close((uv_handle_t *)&sigint, NULL);
     uv_close((uv_handle_t *)&sigterm, NULL);
     pl_ua_free(L.ua);
     pl_ua_profile_free(prof);
-    return 0;
+    return status;
 }
 
 int main(int argc, char **argv)

@@ -269,7 +269,9 @@ typedef struct pl_msg {
     bool has_expires;
     uint32_t expires;
 
-    /* Internal: the arena, the limits, list ends for appending, edit state. */
+    /* Internal: the arena, the limits, list ends for appending, edit state.
+     * (A pointer field added anywhere in pl_msg or its views must be moved
+     * by pl_msg_copy, src/msg/copy.c.) */
     pl_arena *arena;
     pl_via *via_last_;
     pl_nameaddr *contact_last_;
@@ -400,6 +402,17 @@ int pl_msg_set_body(pl_msg *msg, pl_str type, pl_str body);
 size_t pl_msg_print_len(const pl_msg *msg);
 /* Print the message into out. Returns PL_OK and *written, or PL_ENOSPC without writing past cap. */
 int pl_msg_print(const pl_msg *msg, char *out, size_t cap, size_t *written);
+
+/*
+ * Copy msg into buf (cap bytes, at least pl_msg_print_len(msg)) as a
+ * parsed message dst whose every view points into buf or into arena, with
+ * no parse: the printed pieces are known, so the views are moved onto
+ * them. dst prints exactly as msg does and needs neither msg, its buffer
+ * nor its arena afterwards. Returns PL_OK, PL_ENOSPC or PL_ENOMEM. (A view
+ * found outside the message's pieces, never expected, makes it parse the
+ * printed bytes instead.)
+ */
+int pl_msg_copy(pl_msg *dst, const pl_msg *msg, char *buf, size_t cap, pl_arena *arena);
 
 /* ---- Building. */
 

@@ -134,8 +134,11 @@ typedef void (*pl_proxy_log_cb)(pl_proxy_log_level level, pl_str call_id, const 
  * own limits. on_reply sees each response of a branch before the proxy
  * acts on it (the response may be edited). on_failure runs once every
  * branch has a final response and none is a 2xx, before the best one is
- * sent upstream: the router may add targets and forward again (serial
- * forking, failover), or reply, or leave it (the best response goes up).
+ * sent upstream, with that best response (a branch that ended without one
+ * of its own, by Timer C or an unreachable next hop, is shown as a
+ * response made from the request, marked synthesized): the router may add
+ * targets and forward again (serial forking, failover), or reply, or
+ * leave it (the best response goes up).
  * Any of them may be NULL: a NULL on_request forwards every request to its
  * Request-URI (with Route handling).
  */

@@ -27,8 +27,35 @@ typedef struct pl_script pl_script;
  * does not compile, fails when run, or has no on_request function.
  */
 pl_script *pl_script_new(pl_proxy *proxy, const char *path, pl_error *err);
-/* Make the script the proxy's router. */
+
+/*
+ * What one script may spend. A hook call (and the file's top level) that
+ * runs more Lua instructions than max_instructions is stopped with an
+ * error; an allocation that would take the state past max_memory bytes
+ * fails, and Lua raises "not enough memory". Either way the request is
+ * answered 500 and the proxy goes on. Zero fields take the defaults.
+ */
+typedef struct pl_script_limits {
+    uint64_t max_instructions; /* per hook call; default 10,000,000 */
+    size_t max_memory;         /* for the whole Lua state; default 64 MiB */
+} pl_script_limits;
+
+#define PL_SCRIPT_DEFAULT_MAX_INSTRUCTIONS 10000000u
+#define PL_SCRIPT_DEFAULT_MAX_MEMORY       (64u * 1024u * 1024u)
+
+/* pl_script_new() with limits (NULL: the defaults). */
+pl_script *pl_script_new_limits(pl_proxy *proxy, const char *path, const pl_script_limits *limits,
+                                pl_error *err);
+/*
+ * Make the script the proxy's router. on_reply and on_failure are looked
+ * up now: a script that defines neither costs the proxy nothing on
+ * responses.
+ */
 void pl_script_attach(pl_script *s);
+/*
+ * Close the Lua state. Call it after pl_proxy_free(), or once another
+ * router is attached: the proxy must not call a freed script.
+ */
 void pl_script_free(pl_script *s);
 
 /* Load and run path in a scratch state, as parleyd --check does: PL_OK or PL_EPARSE with err. */

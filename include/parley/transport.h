@@ -57,6 +57,18 @@ typedef struct pl_net_config {
     const char *tls_key;
     const char *tls_ca;
     bool tls_verify_client;
+    /* Listeners bind with SO_REUSEPORT, so that several pl_net (one per
+     * thread, each on its own loop) can listen on the same address: the
+     * kernel spreads datagrams (by source address) and accepted
+     * connections among them, and a datagram sent from any of them leaves
+     * from the same address. Each must set it, the first one too. */
+    bool reuseport;
+    /* A stream connection opened (accepted, or a connect started: open
+     * true) or closed (open false), with the peer as a send to it names
+     * it. Every open is followed by exactly one close, at the latest in
+     * pl_net_free. For a registry of which thread owns which connection.
+     * May be NULL. */
+    void (*on_connection)(pl_net *net, const pl_target *peer, bool open, void *user);
 } pl_net_config;
 
 typedef struct pl_net_stats {
@@ -83,6 +95,10 @@ void pl_net_free(pl_net *net);
 int pl_net_listen(pl_net *net, const char *addr);
 /* The address a listener got (its port when 0 was asked for): index in order of pl_net_listen. */
 int pl_net_listen_target(const pl_net *net, size_t index, pl_target *out);
+
+/* True when a stream connection to peer (transport and address) is open
+ * or being opened: a send to it would use that connection. */
+bool pl_net_connected(const pl_net *net, const pl_target *peer);
 
 /* The sender that puts messages on the wire (for pl_txn_config.sender). */
 pl_sender *pl_net_sender(pl_net *net);

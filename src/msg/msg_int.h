@@ -78,4 +78,7 @@ int pl__msg_parse_eager(pl_msg *msg, uint32_t i, pl_error *err);
 /* Room for a header array of n entries (keeps existing entries). */
 int pl__msg_hdrs_reserve(pl_msg *msg, uint32_t n);
 
+/* Copies that fell back to a parse (copy.c): always 0 unless a view was missed. */
+extern _Thread_local size_t pl__msg_copy_fallbacks;
+
 #endif

@@ -7,12 +7,14 @@
  * callback that may start timers ends by re-arming the uv_timer for the
  * wheel's next deadline, so an idle process wakes for nothing.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net_int.h"
 
@@ -254,14 +256,46 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const stru
     pl__net_rearm(net);
 }
 
+/*
+ * libuv 1.44 (Debian 12) has no UV_UDP_REUSEPORT, and uv_tcp_bind sets only
+ * SO_REUSEADDR: the socket is made and bound here, then handed to libuv
+ * with uv_udp_open or uv_tcp_open.
+ */
+int pl__net_bind_reuseport(const pl_target *local, int type, uv_os_sock_t *fd)
+{
+    int s = socket(local->addr.ss_family, type | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return uv_translate_sys_error(errno);
+    int on = 1;
+    /* SO_REUSEADDR too for a stream listener: a restart must not wait for
+     * the last run's connections in TIME_WAIT (what uv_tcp_bind does). */
+    if (setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+        (type == SOCK_STREAM && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0) ||
+        bind(s, (const struct sockaddr *)&local->addr, local->len) != 0) {
+        int e = errno;
+        close(s);
+        return uv_translate_sys_error(e);
+    }
+    *fd = s;
+    return 0;
+}
+
 static int udp_listen(pl_net *net, net_listener *l)
 {
-    int rc =
-        uv_udp_init_ex(net->loop, &l->h.udp, (unsigned)l->local.addr.ss_family | UV_UDP_RECVMMSG);
+    /* With a family, uv_udp_init_ex makes a socket; uv_udp_open wants none. */
+    unsigned family = net->cfg.reuseport ? AF_UNSPEC : l->local.addr.ss_family;
+    int rc = uv_udp_init_ex(net->loop, &l->h.udp, family | UV_UDP_RECVMMSG);
     if (rc != 0)
         return rc;
     l->h.udp.data = l;
-    rc = uv_udp_bind(&l->h.udp, (const struct sockaddr *)&l->local.addr, 0);
+    if (net->cfg.reuseport) {
+        uv_os_sock_t fd;
+        rc = pl__net_bind_reuseport(&l->local, SOCK_DGRAM, &fd);
+        if (rc == 0 && (rc = uv_udp_open(&l->h.udp, fd)) != 0)
+            close(fd);
+    } else {
+        rc = uv_udp_bind(&l->h.udp, (const struct sockaddr *)&l->local.addr, 0);
+    }
     if (rc == 0)
         rc = uv_udp_recv_start(&l->h.udp, udp_alloc, udp_recv);
     if (rc == 0) {
@@ -322,6 +356,14 @@ int pl_net_listen_target(const pl_net *net, size_t index, pl_target *out)
         return PL_ENOTFOUND;
     *out = net->listeners[index].local;
     return PL_OK;
+}
+
+bool pl_net_connected(const pl_net *net, const pl_target *peer)
+{
+    for (const net_conn *c = net->conns; c; c = c->next)
+        if (!c->closing && pl_target_eq(&c->peer, peer))
+            return true;
+    return false;
 }
 
 pl_sender *pl_net_sender(pl_net *net)

@@ -46,7 +46,8 @@ typedef struct net_conn {
     SSL *ssl;
     BIO *rbio, *wbio;
     bool handshaked;
-    bool outbound; /* we connected: a failure is reported as unreachable */
+    bool outbound;  /* we connected: a failure is reported as unreachable */
+    bool announced; /* on_connection was told it opened: tell it it closed */
     net_write *tls_pending;
     struct net_conn *prev, *next;
 } net_conn;
@@ -87,6 +88,10 @@ void pl__net_tls_free(pl_net *net);
 /* Bring the wheel to the loop's time, fire what is due, re-arm the uv timer. */
 void pl__net_tick(pl_net *net);
 void pl__net_rearm(pl_net *net);
+
+/* A socket of type (SOCK_DGRAM, SOCK_STREAM) with SO_REUSEPORT, bound to
+ * local: its descriptor in *fd, or a negative libuv error. */
+int pl__net_bind_reuseport(const pl_target *local, int type, uv_os_sock_t *fd);
 
 int pl__net_tcp_listen(pl_net *net, net_listener *l);
 int pl__net_tcp_send(pl_net *net, const pl_target *dst, const char *buf, size_t len);

@@ -11,10 +11,20 @@
 #include <openssl/x509_vfy.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net_int.h"
 
 static void conn_close(net_conn *c);
+
+/* Tell the application a connection is up (once), for its registry. */
+static void conn_announce(net_conn *c)
+{
+    pl_net *net = c->net;
+    c->announced = true;
+    if (net->cfg.on_connection)
+        net->cfg.on_connection(net, &c->peer, true, net->cfg.user);
+}
 
 static pl_target peer_of(uv_tcp_t *t)
 {
@@ -110,6 +120,8 @@ static void conn_close(net_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     net->nconns--;
+    if (c->announced && net->cfg.on_connection)
+        net->cfg.on_connection(net, &c->peer, false, net->cfg.user);
     uv_close((uv_handle_t *)&c->tcp, conn_free_cb);
 }
 
@@ -424,6 +436,7 @@ static void on_accept(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
+    conn_announce(c);
     uv_update_time(net->loop);
     pl_wheel_advance(&net->wheel, uv_now(net->loop));
     pl_timer_start(&net->wheel, &c->t_idle, net->cfg.idle_ms);
@@ -437,7 +450,14 @@ int pl__net_tcp_listen(pl_net *net, net_listener *l)
     if (rc != 0)
         return rc;
     l->h.tcp.data = l;
-    rc = uv_tcp_bind(&l->h.tcp, (const struct sockaddr *)&l->local.addr, 0);
+    if (net->cfg.reuseport) {
+        uv_os_sock_t fd;
+        rc = pl__net_bind_reuseport(&l->local, SOCK_STREAM, &fd);
+        if (rc == 0 && (rc = uv_tcp_open(&l->h.tcp, fd)) != 0)
+            close(fd);
+    } else {
+        rc = uv_tcp_bind(&l->h.tcp, (const struct sockaddr *)&l->local.addr, 0);
+    }
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&l->h.tcp, 128, on_accept);
     if (rc == 0) {
@@ -528,6 +548,7 @@ int pl__net_tcp_send(pl_net *net, const pl_target *dst, const char *buf, size_t 
         conn_close(c);
         return PL_EINVAL;
     }
+    conn_announce(c);
     int rc = conn_write(c, buf, len);
     if (rc == PL_OK)
         net->stats.stream_messages_out++;

@@ -67,23 +67,64 @@ static uint32_t insert_pos(const pl_msg *m, pl_hdr_id id)
     return pos;
 }
 
+/* A small string builder over a caller's buffer: no printf on the hot path. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool over;
+} sbuf;
+
+static void put(sbuf *b, pl_str s)
+{
+    if (b->len + s.len > b->cap) {
+        b->over = true;
+        return;
+    }
+    if (s.len)
+        memcpy(b->p + b->len, s.p, s.len);
+    b->len += s.len;
+}
+
+static void putc_(sbuf *b, const char *s)
+{
+    put(b, pl_str_c(s));
+}
+
 static int rr_value(const pl_preq *r, const pl_proxy_local *l, char *out, size_t cap, size_t *n)
 {
-    char hp[128];
-    if (!pl__proxy_local_hostport(l, hp, sizeof(hp)))
+    pl_str hp = pl__proxy_hostport(r->p, l);
+    if (!hp.len)
         return PL_EINVAL;
-    const char *tp = l->target.transport == PL_TP_UDP ? "" : pl_transport_name(l->target.transport);
-    char tpl[32] = "";
-    if (*tp) {
-        snprintf(tpl, sizeof(tpl), ";transport=%s", tp);
-        for (char *c = tpl; *c; c++)
-            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    sbuf b = {out, 0, cap, false};
+    putc_(&b, "<sip:");
+    put(&b, hp);
+    switch (l->target.transport) {
+    case PL_TP_UDP:
+        break;
+    case PL_TP_TCP:
+        putc_(&b, ";transport=tcp");
+        break;
+    case PL_TP_TLS:
+        putc_(&b, ";transport=tls");
+        break;
+    case PL_TP_SCTP:
+        putc_(&b, ";transport=sctp");
+        break;
+    case PL_TP_WS:
+        putc_(&b, ";transport=ws");
+        break;
+    case PL_TP_WSS:
+        putc_(&b, ";transport=wss");
+        break;
+    case PL_TP_COUNT_:
+        break;
     }
-    int k = snprintf(out, cap, "<sip:%s%s;lr%.*s>", hp, tpl, (int)r->rr_params.len,
-                     r->rr_params.p ? r->rr_params.p : "");
-    if (k < 0 || (size_t)k >= cap)
+    putc_(&b, ";lr");
+    put(&b, r->rr_params);
+    putc_(&b, ">");
+    if (b.over)
         return PL_ENOSPC;
-    *n = (size_t)k;
+    *n = b.len;
     return PL_OK;
 }
 
@@ -138,10 +179,19 @@ static int strict_route(pl_msg *m)
     return rc;
 }
 
+static void put_hex(sbuf *b, uint64_t v, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    char t[16];
+    for (int i = 0; i < digits; i++)
+        t[i] = hex[(v >> (4 * (digits - 1 - i))) & 0xf];
+    put(b, (pl_str){t, (size_t)digits});
+}
+
 /* The branch parameter: the loop hash (16.6 step 8) and what makes this
  * branch unique, derived from the request's own branch so that the same
  * request always gets the same value (16.11 for ACKs). */
-static size_t make_branch(const pl_preq *r, uint32_t idx, char *out, size_t cap)
+static void put_branch(sbuf *b, const pl_preq *r, uint32_t idx)
 {
     pl_str in = r->msg.via && r->msg.via->has_branch ? r->msg.via->branch : r->msg.call_id;
     uint64_t h = 0xcbf29ce484222325ull;
@@ -149,26 +199,31 @@ static size_t make_branch(const pl_preq *r, uint32_t idx, char *out, size_t cap)
         h ^= (unsigned char)in.p[i];
         h *= 0x100000001b3ull;
     }
-    int n = snprintf(out, cap, "z9hG4bKpl%s.%08x%s%u", r->loop, (unsigned)(h ^ (h >> 32)),
-                     r->stateless ? "a" : "", idx);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    putc_(b, "z9hG4bKpl");
+    put(b, (pl_str){r->loop, 16});
+    putc_(b, ".");
+    put_hex(b, h ^ (h >> 32), 8);
+    if (r->stateless)
+        putc_(b, "a");
+    char num[12];
+    put(b, (pl_str){num, pl_u32_print(idx, num)});
 }
 
-static int add_via(const pl_preq *r, const branch *b, pl_msg *m, const pl_target *dst)
+static int add_via(const pl_preq *r, const branch *br, pl_msg *m, const pl_target *dst)
 {
     const pl_proxy_local *l = pl__proxy_local_for(r->p, dst);
-    char hp[128] = "127.0.0.1";
-    if (l && !pl__proxy_local_hostport(l, hp, sizeof(hp)))
-        return PL_EINVAL;
-    char br[96];
-    if (!make_branch(r, b->idx, br, sizeof(br)))
-        return PL_EINVAL;
+    pl_str hp = l ? pl__proxy_hostport(r->p, l) : PL_STR_LIT("127.0.0.1");
     char v[320];
-    int n = snprintf(v, sizeof(v), "SIP/2.0/%s %s;branch=%s", pl_transport_name(dst->transport), hp,
-                     br);
-    if (n < 0 || (size_t)n >= sizeof(v))
+    sbuf b = {v, 0, sizeof(v), false};
+    putc_(&b, "SIP/2.0/");
+    putc_(&b, pl_transport_name(dst->transport));
+    putc_(&b, " ");
+    put(&b, hp);
+    putc_(&b, ";branch=");
+    put_branch(&b, r, br->idx);
+    if (b.over)
         return PL_ENOSPC;
-    return pl_msg_via_prepend(m, (pl_str){v, (size_t)n});
+    return pl_msg_via_prepend(m, (pl_str){v, b.len});
 }
 
 /* The request as this branch sends it to dst, in arena a. */

@@ -115,9 +115,7 @@ static pl_preq *preq_new(pl_proxy *p, pl_txn *st, const pl_msg *req, const pl_ta
     size_t n = pl_msg_print_len(req);
     r->buf = malloc(n ? n : 1);
     pl_arena_init(&r->arena, NULL, 0, 0);
-    pl_parse_opts opts = {PL_FRAMING_STREAM, &req->limits};
-    if (!r->buf || pl_msg_print(req, r->buf, n, NULL) != PL_OK ||
-        pl_msg_parse(&r->msg, r->buf, n, &r->arena, &opts, NULL) != PL_OK) {
+    if (!r->buf || pl_msg_copy(&r->msg, req, r->buf, n, &r->arena) != PL_OK) {
         pl_arena_free(&r->arena);
         free(r->buf);
         free(r);
@@ -325,6 +323,9 @@ pl_proxy *pl_proxy_new(const pl_proxy_config *cfg)
         .on_server_done = on_txn_done,
         .user = p,
     };
+    for (size_t i = 0; i < p->cfg.n_locals && i < PL_PROXY_MAX_LOCALS; i++)
+        p->hostport_len[i] =
+            pl__proxy_local_hostport(&p->cfg.locals[i], p->hostport[i], sizeof(p->hostport[i]));
     p->layer = pl_txn_layer_new(&tc);
     if (!p->layer) {
         free(p);
@@ -344,6 +345,12 @@ void pl_proxy_free(pl_proxy *p)
     }
     pl_txn_layer_free(p->layer);
     free(p);
+}
+
+pl_str pl__proxy_hostport(const pl_proxy *p, const pl_proxy_local *l)
+{
+    size_t i = (size_t)(l - p->cfg.locals);
+    return (pl_str){p->hostport[i], p->hostport_len[i]};
 }
 
 pl_txn_layer *pl_proxy_txn_layer(pl_proxy *p)

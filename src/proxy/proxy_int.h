@@ -88,6 +88,9 @@ struct pl_proxy {
     size_t nobs;
     int nslots;
     pl_preq *live;
+    /* "host:port" of each local, as Via and Record-Route print it. */
+    char hostport[PL_PROXY_MAX_LOCALS][80];
+    size_t hostport_len[PL_PROXY_MAX_LOCALS];
     pl_arena scratch; /* per message: clones of requests and responses being edited */
     char scratch_block[16384];
 };
@@ -113,6 +116,8 @@ void pl__proxy_loop_hash(const pl_msg *m, char out[17]);
 const pl_proxy_local *pl__proxy_local_for(const pl_proxy *p, const pl_target *t);
 /* "host:port" of a local, as it goes into Via and Record-Route. */
 size_t pl__proxy_local_hostport(const pl_proxy_local *l, char *out, size_t cap);
+/* The same, computed once by pl_proxy_new. */
+pl_str pl__proxy_hostport(const pl_proxy *p, const pl_proxy_local *l);
 
 /* forward.c */
 int pl__preq_start_group(pl_preq *r);

@@ -24,12 +24,13 @@ int pl__preq_send_upstream(pl_preq *r, const pl_msg *resp, bool strip_via)
     if (rc == PL_OK && strip_via)
         rc = pl_msg_via_remove_top(&m);
     if (rc == PL_OK) {
-        if (r->st)
-            rc = pl_txn_respond(r->st, &m);
-        else if (resp->status >= 200 && resp->status < 300)
-            rc = pl__proxy_send_response_stateless(p, strip_via ? resp : &m);
-        else
-            rc = PL_ESTATE;
+        bool is_2xx = resp->status >= 200 && resp->status < 300;
+        rc = r->st ? pl_txn_respond(r->st, &m) : PL_ESTATE;
+        /* A 2xx the server transaction cannot take any more (it is gone,
+         * or it already sent a final response) still goes up, by the Via
+         * (16.7 step 5: every 2xx to an INVITE is forwarded). */
+        if (rc != PL_OK && is_2xx && strip_via)
+            rc = pl__proxy_send_response_stateless(p, resp);
     }
     if (rc == PL_OK) {
         if (m.status >= 200 && !r->final_sent) {
@@ -218,12 +219,27 @@ void pl__preq_check_done(pl_preq *r)
     while (p->cfg.router.on_failure && !r->got_6xx && !r->cancelled && r->st) {
         branch *best = best_branch(r);
         uint32_t before = r->nbr;
+        /* The router always gets a message: a branch that ended with no
+         * response of its own (Timer C, an unreachable next hop) gets one
+         * made from the request with its status. */
+        char blk[8192];
+        pl_arena a;
+        pl_arena_init(&a, blk, sizeof(blk), 0);
+        pl_msg made;
+        const pl_msg *shown = best && best->resp_buf ? &best->resp : NULL;
+        const pl_msg *req = pl_txn_request(r->st);
+        if (!shown &&
+            pl_msg_build_response(&made, &a, req ? req : &r->msg, best ? best->status : 408,
+                                  PL_STR_NULL, PL_STR_NULL, NULL) == PL_OK) {
+            made.synthesized = true;
+            shown = &made;
+        }
         r->in_failure = true;
         r->busy++;
-        p->cfg.router.on_failure(p, r, best && best->resp_buf ? &best->resp : NULL,
-                                 p->cfg.router.arg);
+        p->cfg.router.on_failure(p, r, shown, p->cfg.router.arg);
         r->busy--;
         r->in_failure = false;
+        pl_arena_free(&a);
         if (r->final_sent || any_live(r, false))
             break;
         if (r->nbr == before)
@@ -248,9 +264,7 @@ static void keep_response(branch *b, const pl_msg *resp)
     size_t n = pl_msg_print_len(resp);
     b->resp_buf = malloc(n ? n : 1);
     pl_arena_init(&b->resp_arena, NULL, 0, 0);
-    pl_parse_opts opts = {PL_FRAMING_STREAM, &resp->limits};
-    if (!b->resp_buf || pl_msg_print(resp, b->resp_buf, n, NULL) != PL_OK ||
-        pl_msg_parse(&b->resp, b->resp_buf, n, &b->resp_arena, &opts, NULL) != PL_OK) {
+    if (!b->resp_buf || pl_msg_copy(&b->resp, resp, b->resp_buf, n, &b->resp_arena) != PL_OK) {
         pl_arena_free(&b->resp_arena);
         free(b->resp_buf);
         b->resp_buf = NULL;

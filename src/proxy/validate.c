@@ -170,8 +170,7 @@ static bool looped(const pl_preq *r)
             continue;
         pl_uri u = {
             .scheme = PL_URI_SIP, .host = v->host, .host_type = v->host_type, .port = v->port};
-        if (pl_transport_from_str(v->transport, &(pl_transport){0}) &&
-            pl_str_case_eq_c(v->transport, "TLS"))
+        if (pl_str_case_eq_c(v->transport, "TLS"))
             u.scheme = PL_URI_SIPS;
         if (pl__proxy_uri_local(r->p, &u))
             return true;

@@ -89,9 +89,8 @@ pl_txn *pl__txn_new(pl_txn_layer *l, pl_txn_kind kind, const pl_msg *req, const 
     t->rq = malloc(sizeof(*t->rq));
     if (t->rq)
         pl_arena_init(&t->rq->arena, NULL, 0, 0);
-    pl_parse_opts opts = {PL_FRAMING_STREAM, &req->limits};
-    if (!t->req_buf || !t->rq || pl_msg_print(req, t->req_buf, t->req_len, NULL) != PL_OK ||
-        pl_msg_parse(&t->rq->msg, t->req_buf, t->req_len, &t->rq->arena, &opts, NULL) != PL_OK) {
+    if (!t->req_buf || !t->rq ||
+        pl_msg_copy(&t->rq->msg, req, t->req_buf, t->req_len, &t->rq->arena) != PL_OK) {
         if (t->rq)
             pl_arena_free(&t->rq->arena);
         free(t->rq);

@@ -1567,6 +1567,111 @@ static void test_methods(void **state)
     }
 }
 
+/* ------------------------------------------------------------ pl_msg_copy */
+
+/*
+ * Copy src (whose bytes and arena are freed right after), then compare
+ * the copy's view with a fresh parse of its own bytes. Any view left
+ * pointing into the freed original is a use after free under ASan.
+ */
+static void copy_and_check(pl_msg *src, char *src_buf, pl_arena *src_arena)
+{
+    size_t n = pl_msg_print_len(src);
+    char *before = print_msg(src, &n);
+    char *buf = malloc(n ? n : 1);
+    assert_non_null(buf);
+    pl_arena a;
+    pl_arena_init(&a, NULL, 0, 0);
+    pl_msg copy;
+    assert_int_equal(pl_msg_copy(&copy, src, buf, n, &a), PL_OK);
+    free(src_buf);
+    pl_arena_free(src_arena);
+    memset(src, 0xa5, sizeof(*src));
+    size_t m;
+    char *after = print_msg(&copy, &m);
+    assert_bytes_eq(after, m, before, n);
+    assert_ptr_equal(copy.buf, buf);
+    pl_msg re;
+    pl_parse_opts opts = {PL_FRAMING_STREAM, NULL};
+    if (!copy.has_content_length)
+        opts.framing = PL_FRAMING_DGRAM;
+    assert_int_equal(pl_msg_parse(&re, buf, n, &arena2, &opts, NULL), PL_OK);
+    assert_view_eq(&copy, &re);
+    /* The copy can be edited on its own (its header array is its own). */
+    assert_int_equal(pl_msg_hdr_append(&copy, S("X-After"), S("1")), PL_OK);
+    pl_arena_free(&a);
+    free(buf);
+}
+
+static void test_copy_rfc4475(void **state)
+{
+    (void)state;
+    tsv_row rows[64];
+    size_t nrows = read_expected(rows, 64);
+    size_t copied = 0;
+    for (size_t r = 0; r < nrows; r++) {
+        char path[128];
+        snprintf(path, sizeof(path), "rfc4475/%.100s", rows[r].file);
+        size_t len;
+        char *file = tu_read_file(path, &len);
+        char *buf = malloc(len ? len : 1);
+        assert_non_null(buf);
+        memcpy(buf, file, len);
+        pl_arena a;
+        pl_arena_init(&a, NULL, 0, 0);
+        pl_msg m;
+        if (pl_msg_parse(&m, buf, len, &a, NULL, NULL) != PL_OK) {
+            pl_arena_free(&a);
+            free(buf);
+            continue;
+        }
+        copy_and_check(&m, buf, &a);
+        copied++;
+    }
+    assert_true(copied >= 30);
+}
+
+static void test_copy_edited(void **state)
+{
+    (void)state;
+    const char *text = "INVITE sip:bob@example.com;transport=tcp SIP/2.0\r\n"
+                       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKa;rport\r\n"
+                       "v: SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bKb;received=10.1.1.1\r\n"
+                       "Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n"
+                       "Record-Route: <sip:rr.example.com;lr>\r\n"
+                       "Max-Forwards: 70\r\n"
+                       "From: \"Alice A.\" <sip:alice@example.com>;tag=f1\r\n"
+                       "t: Bob <sip:bob@example.com>\r\n"
+                       "i: copy-1@example.com\r\n"
+                       "CSeq: 7 INVITE\r\n"
+                       "m: <sip:alice@10.0.0.2:5060>;expires=60;q=0.5, sip:a2@10.0.0.3\r\n"
+                       "Expires: 120\r\n"
+                       "c: application/sdp;charset=utf-8\r\n"
+                       "X-Custom: kept\r\n"
+                       "Content-Length: 4\r\n"
+                       "\r\n"
+                       "v=0\n";
+    size_t len = strlen(text);
+    char *buf = malloc(len);
+    assert_non_null(buf);
+    memcpy(buf, text, len);
+    pl_arena a;
+    pl_arena_init(&a, NULL, 0, 0);
+    pl_msg m;
+    pl_parse_opts opts = {PL_FRAMING_STREAM, NULL};
+    assert_int_equal(pl_msg_parse(&m, buf, len, &a, &opts, NULL), PL_OK);
+    /* Edits put lines in the arena, between the original ones. */
+    assert_int_equal(pl_msg_via_prepend(&m, S("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKnew")),
+                     PL_OK);
+    assert_int_equal(pl_msg_route_pop(&m), PL_OK);
+    assert_int_equal(pl_msg_set_ruri(&m, S("sip:carol@192.0.2.9:5070;lr")), PL_OK);
+    assert_int_equal(pl_msg_hdr_insert(&m, 3, S("Record-Route"), S("<sip:192.0.2.1;lr;did=9>")),
+                     PL_OK);
+    assert_int_equal(pl_msg_set_body(&m, S("text/plain"), S("hello")), PL_OK);
+    assert_int_equal(pl_msg_hdr_append(&m, S("Contact"), S("<sip:late@192.0.2.7>")), PL_OK);
+    copy_and_check(&m, buf, &a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1595,6 +1700,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_build_response_rfc4475, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_rfc4475, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_edited, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

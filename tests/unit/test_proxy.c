@@ -30,8 +30,9 @@ typedef struct fixture {
     pl_proxy *p;
     pl_location *loc;
     enum router_mode mode;
-    int failures; /* on_failure calls */
-    unsigned seq; /* makes branches unique */
+    int failures;         /* on_failure calls */
+    unsigned seq;         /* makes branches unique */
+    uint16_t best_status; /* what on_failure saw last */
     int events[8];
     int slot;
     int ctx_freed;
@@ -97,7 +98,8 @@ static void on_failure(pl_proxy *p, pl_preq *r, const pl_msg *best, void *arg)
 {
     (void)p;
     (void)arg;
-    (void)best;
+    assert_non_null(best); /* always a message, made up when need be */
+    F.best_status = best->status;
     F.failures++;
     if (F.mode == R_FAILOVER && pl_preq_branches(r) == 1) {
         pl_preq_add_target(r, PL_STR_LIT(UAS2), PL_STR_NULL, 1000, NULL);
@@ -690,6 +692,23 @@ static void test_6xx_cancels_others(void **state)
     assert_int_equal(must_next_to(&F.uac)->status, 603);
 }
 
+/* A 2xx that races the CANCEL after a 6xx still goes up, and then the 6xx
+ * does not (one final response per context, every 2xx forwarded). */
+static void test_2xx_after_6xx(void **state)
+{
+    (void)state;
+    F.mode = R_FORK2;
+    send_invite("sip:bob@example.com", "six-2", NULL);
+    pl_msg *i1 = must_next_to(&F.uas1);
+    pl_msg *i2 = must_next_to(&F.uas2);
+    answer(&F.uas2, i2, 180, "b2");
+    assert_int_equal(must_next_to(&F.uac)->status, 180);
+    answer(&F.uas1, i1, 603, "b1");
+    answer(&F.uas2, i2, 200, "b2");
+    assert_int_equal(must_next_to(&F.uac)->status, 200);
+    assert_null(next_to(&F.uac));
+}
+
 /* 16.7 step 7: the challenges of every 401 and 407 go up in one. */
 static void test_challenges_merged(void **state)
 {
@@ -741,10 +760,23 @@ static void test_on_failure_failover(void **state)
     pl_msg *i1 = must_next_to(&F.uas1);
     answer(&F.uas1, i1, 503, "b1");
     assert_int_equal(F.failures, 1);
+    assert_int_equal(F.best_status, 503);
     pl_msg *i2 = must_next_to(&F.uas2);
     answer(&F.uas2, i2, 486, "b2");
     assert_int_equal(F.failures, 2);
+    assert_int_equal(F.best_status, 486);
     assert_int_equal(must_next_to(&F.uac)->status, 486);
+}
+
+/* A next hop with no address (a name, and no resolver): the branch ends at
+ * once, on_failure sees a 503 made from the request, the caller a 500. */
+static void test_unreachable_target(void **state)
+{
+    (void)state;
+    send_invite("sip:bob@nowhere.invalid", "unreach-1", NULL);
+    assert_int_equal(F.failures, 1);
+    assert_int_equal(F.best_status, 503);
+    assert_int_equal(must_next_to(&F.uac)->status, 500);
 }
 
 /* ---- 16.8: Timer C */
@@ -941,9 +973,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork_two_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_best_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_6xx_cancels_others, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_2xx_after_6xx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenges_merged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_by_q, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_failure_failover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_c, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_answer_408, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_and_lookup, setup, teardown),

@@ -1,0 +1,70 @@
+/*
+ * config.h - parleyd's settings: the built-in defaults (equal to the
+ * shipped etc/parleyd.conf), the configuration file's "key = value"
+ * lines, the command line's overrides, and the checks across keys.
+ */
+#ifndef PARLEYD_CONFIG_H
+#define PARLEYD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <parley/proxy.h>
+
+#define PD_MAX_LISTEN 16
+#define PD_ADDR_MAX   128
+
+typedef struct pd_config {
+    char listen[PD_MAX_LISTEN][PD_ADDR_MAX]; /* "udp:127.0.0.1:5060"... */
+    size_t n_listen;
+    uint32_t workers; /* 0: one per core */
+    char script[PATH_MAX];
+    char state_dir[PATH_MAX];
+    pl_proxy_log_level log_level;
+    uint32_t t1, t2, t4, timer_c; /* milliseconds */
+    uint32_t max_message_size;
+    uint32_t max_connections, max_connections_per_ip;
+    uint32_t tcp_idle;                                                /* milliseconds */
+    uint32_t min_expires, max_expires, default_expires, max_contacts; /* seconds, count */
+    char alias[PL_PROXY_MAX_ALIASES][64];
+    size_t n_alias;
+    bool loop_detect;
+    char server_header[128]; /* empty: no Server header */
+    char tls_cert[PATH_MAX], tls_key[PATH_MAX], tls_ca[PATH_MAX];
+} pd_config;
+
+/* The built-in defaults; script is the default script's path. */
+void pd_config_defaults(pd_config *c, const char *script);
+
+/*
+ * Read path over c: each key given replaces the default; the first listen
+ * or alias line replaces the default list and later ones add to it.
+ * Relative script and tls_* paths are taken from the file's folder,
+ * state_dir from the working directory. Returns 0, or -1 with a message
+ * "path:line: ..." in err.
+ */
+int pd_config_load(pd_config *c, const char *path, char *err, size_t errcap);
+
+/*
+ * One setting, as a file line or a command-line option gives it. base is
+ * the folder relative paths are taken from (NULL: the working directory);
+ * append adds a listen or alias instead of replacing the list. Returns 0
+ * or -1 with the reason in err.
+ */
+int pd_config_set(pd_config *c, const char *key, const char *value, const char *base, bool append,
+                  char *err, size_t errcap);
+
+/* The checks across keys (expiries in order, tls listeners with a certificate...). */
+int pd_config_check(const pd_config *c, char *err, size_t errcap);
+
+/* Every setting as a configuration file would give it. */
+void pd_config_print(const pd_config *c, FILE *out);
+
+/* "error", "warn", "info", "debug" -> level; 0 when unknown. */
+pl_proxy_log_level pd_log_level_parse(const char *s);
+const char *pd_log_level_name(pl_proxy_log_level l);
+
+#endif

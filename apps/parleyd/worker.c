@@ -1,0 +1,415 @@
+/*
+ * worker.c - a parleyd worker: the wiring of pl_net, pl_dns, pl_proxy and
+ * the script on one loop (as src/ua/ua.c wires a UA), plus the hand-overs
+ * between workers.
+ *
+ * Received messages: each worker's UDP socket and TCP listener share the
+ * configured address (SO_REUSEPORT), so the kernel picks the worker that
+ * reads a datagram or accepts a connection. The message then goes to the
+ * owner of its Call-ID: straight into this worker's proxy when that is
+ * us, else copied into an item on the owner's queue.
+ *
+ * Sends: the proxy sends through a sender of ours. UDP goes out of our
+ * own socket (same address as every worker's). A stream send goes on our
+ * own connection to the peer when we hold one, else to the worker that
+ * holds one (the registry), else on a new connection of ours.
+ */
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <parley/dns.h>
+#include <parley/mpsc.h>
+#include <parley/script.h>
+#include <parley/transport.h>
+
+#include "dispatch.h"
+#include "log.h"
+
+/* How often worker 0 drops expired registrations from the location table. */
+#define EXPIRE_EVERY_MS 10000
+
+typedef enum item_kind {
+    ITEM_RECEIVED, /* a message for our proxy, received by another worker */
+    ITEM_SEND,     /* bytes to send on a stream connection we hold */
+    ITEM_UNREACH,  /* another worker's transport found peer unreachable */
+} item_kind;
+
+typedef struct item {
+    pl_mpsc_node node; /* first: the node is the item */
+    item_kind kind;
+    pl_framing framing;
+    pl_target peer; /* source of a received message, destination of a send */
+    size_t len;
+    char data[];
+} item;
+
+struct pd_worker {
+    pd_shared *sh;
+    unsigned index;
+    uv_loop_t loop;
+    bool loop_ready;
+    pl_net *net;
+    pl_dns *dns;
+    pl_proxy *proxy;
+    pl_script *script;
+    pl_sender sender;
+    pl_mpsc queue;
+    uv_async_t wake;
+    bool wake_ready;
+    uv_timer_t expire;
+    bool expire_ready;
+    atomic_bool stop;
+    pthread_t thread;
+    bool started;
+    pd_worker_stats stats;
+};
+
+/* ---- hand-overs */
+
+/* Copy a message or a send into an item on worker index's queue and wake
+ * it. Once the workers are stopping nothing is handed over: a worker
+ * being freed may still send, and its peers may be gone already. */
+static int hand_over(pd_shared *sh, unsigned index, item_kind kind, const pl_target *peer,
+                     pl_framing framing, const char *buf, size_t len)
+{
+    if (atomic_load_explicit(&sh->stopping, memory_order_acquire))
+        return PL_ESTATE;
+    pd_worker *to = sh->workers[index];
+    item *it = malloc(sizeof(*it) + len);
+    if (!it)
+        return PL_ENOMEM;
+    it->kind = kind;
+    it->framing = framing;
+    it->peer = *peer;
+    it->len = len;
+    if (len)
+        memcpy(it->data, buf, len);
+    pl_mpsc_push(&to->queue, &it->node);
+    uv_async_send(&to->wake);
+    return PL_OK;
+}
+
+static void run_item(pd_worker *w, item *it)
+{
+    switch (it->kind) {
+    case ITEM_RECEIVED:
+        w->stats.handed_in++;
+        pl_proxy_receive(w->proxy, it->data, it->len, &it->peer, it->framing);
+        break;
+    case ITEM_SEND: {
+        w->stats.sends_in++;
+        pl_sender *own = pl_net_sender(w->net);
+        if (own->send(own, &it->peer, it->data, it->len) != PL_OK)
+            pd_log(PL_PROXY_LOG_DEBUG, (int)w->index, (pl_str){NULL, 0},
+                   "a send handed over by another worker failed");
+        break;
+    }
+    case ITEM_UNREACH:
+        pl_proxy_transport_error(w->proxy, &it->peer);
+        break;
+    }
+}
+
+static void on_wake(uv_async_t *a)
+{
+    pd_worker *w = a->data;
+    /* The proxy's timers run on the wheel: bring it to now first, as
+     * pl_net does before each of its own callbacks. */
+    uv_update_time(&w->loop);
+    pl_wheel_advance(pl_net_wheel(w->net), uv_now(&w->loop));
+    pl_mpsc_node *n;
+    while ((n = pl_mpsc_pop(&w->queue))) {
+        item *it = (item *)n;
+        run_item(w, it);
+        free(it);
+    }
+    if (atomic_load(&w->stop))
+        pl_net_stop(w->net);
+}
+
+/* ---- transport callbacks */
+
+/* At debug level: one line per message received, with its Call-ID. */
+static void log_received(const pd_worker *w, const char *buf, size_t len, const pl_target *src,
+                         int owner)
+{
+    pl_str id = {NULL, 0};
+    pd_call_id(buf, len, &id);
+    size_t n = 0;
+    while (n < len && n < 120 && buf[n] != '\r' && buf[n] != '\n')
+        n++;
+    char from[96] = "?", to[32] = "";
+    pl_target_print(src, from, sizeof(from));
+    if (owner >= 0 && (unsigned)owner != w->index)
+        snprintf(to, sizeof(to), ", to worker %d", owner);
+    pd_log(PL_PROXY_LOG_DEBUG, (int)w->index, id, "%.*s from %s%s", (int)n, buf, from, to);
+}
+
+static void on_message(pl_net *net, const char *buf, size_t len, const pl_target *src,
+                       pl_framing framing, void *user)
+{
+    pd_worker *w = user;
+    (void)net;
+    w->stats.received++;
+    int owner = pd_owner(buf, len, w->sh->n);
+    if (pd_log_enabled(PL_PROXY_LOG_DEBUG))
+        log_received(w, buf, len, src, owner);
+    if (owner >= 0 && (unsigned)owner != w->index) {
+        w->stats.handed_out++;
+        hand_over(w->sh, (unsigned)owner, ITEM_RECEIVED, src, framing, buf, len);
+        return;
+    }
+    pl_proxy_receive(w->proxy, buf, len, src, framing);
+}
+
+static void on_unreachable(pl_net *net, const pl_target *dst, void *user)
+{
+    pd_worker *w = user;
+    (void)net;
+    pl_proxy_transport_error(w->proxy, dst);
+    /* We may have been sending for another worker: tell them all. */
+    for (unsigned i = 0; i < w->sh->n; i++)
+        if (i != w->index)
+            hand_over(w->sh, i, ITEM_UNREACH, dst, PL_FRAMING_STREAM, NULL, 0);
+}
+
+static void on_connection(pl_net *net, const pl_target *peer, bool open, void *user)
+{
+    pd_worker *w = user;
+    (void)net;
+    if (w->sh->n < 2)
+        return;
+    if (open)
+        pd_connreg_add(w->sh->conns, peer, w->index);
+    else
+        pd_connreg_remove(w->sh->conns, peer, w->index);
+}
+
+static int worker_send(pl_sender *s, const pl_target *dst, const char *buf, size_t len)
+{
+    pd_worker *w = (pd_worker *)(void *)((char *)s - offsetof(pd_worker, sender));
+    pl_sender *own = pl_net_sender(w->net);
+    if (w->sh->n < 2 || dst->transport == PL_TP_UDP || pl_net_connected(w->net, dst))
+        return own->send(own, dst, buf, len);
+    int holder = pd_connreg_find(w->sh->conns, dst, w->index);
+    if (holder < 0)
+        return own->send(own, dst, buf, len); /* a new connection, ours */
+    w->stats.sends_out++;
+    return hand_over(w->sh, (unsigned)holder, ITEM_SEND, dst, PL_FRAMING_STREAM, buf, len);
+}
+
+static void proxy_log(pl_proxy_log_level level, pl_str call_id, const char *line, void *user)
+{
+    pd_worker *w = user;
+    pd_log_line(level, (int)w->index, call_id, line);
+}
+
+static void on_expire(uv_timer_t *t)
+{
+    pd_worker *w = t->data;
+    size_t n = pl_location_expire(w->sh->location, uv_now(&w->loop));
+    if (n)
+        pd_log(PL_PROXY_LOG_DEBUG, (int)w->index, (pl_str){NULL, 0},
+               "%zu expired registration(s) removed", n);
+}
+
+/* ---- life cycle */
+
+static int set_err(char *err, size_t cap, int *exit_code, int code, const char *what,
+                   const char *why)
+{
+    snprintf(err, cap, "%s: %s", what, why);
+    *exit_code = code;
+    return -1;
+}
+
+static int make_net(pd_worker *w, const char (*addrs)[PD_ADDR_MAX], size_t n_addrs, char *err,
+                    size_t errcap, int *exit_code)
+{
+    const pd_config *c = w->sh->cfg;
+    pl_net_config nc;
+    memset(&nc, 0, sizeof(nc));
+    nc.loop = &w->loop;
+    nc.on_message = on_message;
+    nc.on_unreachable = on_unreachable;
+    nc.on_connection = on_connection;
+    nc.user = w;
+    nc.max_msg_size = c->max_message_size;
+    nc.max_connections = c->max_connections;
+    nc.max_connections_per_ip = c->max_connections_per_ip;
+    nc.idle_ms = c->tcp_idle;
+    nc.tls_cert = c->tls_cert[0] ? c->tls_cert : NULL;
+    nc.tls_key = c->tls_key[0] ? c->tls_key : NULL;
+    nc.tls_ca = c->tls_ca[0] ? c->tls_ca : NULL;
+    /* Always: a second parleyd on the same address is found by main's probe. */
+    nc.reuseport = true;
+    w->net = pl_net_new(&nc);
+    if (!w->net)
+        return set_err(err, errcap, exit_code, 1, "worker", "cannot set up the transports");
+    for (size_t i = 0; i < n_addrs; i++) {
+        int rc = pl_net_listen(w->net, addrs[i]);
+        if (rc != PL_OK) {
+            char what[PD_ADDR_MAX + 32];
+            snprintf(what, sizeof(what), "cannot listen on %s", addrs[i]);
+            return set_err(err, errcap, exit_code, 1, what,
+                           rc < -100 ? uv_strerror(rc)
+                           : rc == PL_EINVAL && strncmp(addrs[i], "tls:", 4) == 0
+                               ? "the TLS certificate or key could not be loaded"
+                               : pl_err_str(rc));
+        }
+    }
+    return 0;
+}
+
+static int make_proxy(pd_worker *w, char *err, size_t errcap, int *exit_code)
+{
+    const pd_config *c = w->sh->cfg;
+    pl_proxy_config pc;
+    memset(&pc, 0, sizeof(pc));
+    w->sender.send = worker_send;
+    pc.wheel = pl_net_wheel(w->net);
+    pc.sender = &w->sender;
+    pc.dns = w->dns;
+    pc.location = w->sh->location;
+    pc.timers.t1 = c->t1;
+    pc.timers.t2 = c->t2;
+    pc.timers.t4 = c->t4;
+    pc.limits.max_msg_size = c->max_message_size;
+    for (size_t i = 0; i < c->n_listen && i < PL_PROXY_MAX_LOCALS; i++) {
+        pl_net_listen_target(w->net, i, &pc.locals[i].target);
+        pc.n_locals++;
+    }
+    for (size_t i = 0; i < c->n_alias; i++)
+        snprintf(pc.aliases[pc.n_aliases++], sizeof(pc.aliases[0]), "%s", c->alias[i]);
+    pc.timer_c_ms = c->timer_c;
+    pc.loop_detect = c->loop_detect;
+    pc.server = c->server_header[0] ? c->server_header : NULL;
+    pc.log = proxy_log;
+    pc.log_level = c->log_level;
+    pc.user = w;
+    w->proxy = pl_proxy_new(&pc);
+    if (!w->proxy)
+        return set_err(err, errcap, exit_code, 1, "worker", "cannot make the proxy");
+    pl_error perr = {0, 0, NULL};
+    w->script = pl_script_new(w->proxy, c->script, &perr);
+    if (!w->script)
+        return set_err(err, errcap, exit_code, 2, c->script,
+                       perr.reason ? perr.reason : "cannot load the script");
+    pl_script_attach(w->script);
+    return 0;
+}
+
+pd_worker *pd_worker_new(pd_shared *sh, unsigned index, const char (*addrs)[PD_ADDR_MAX],
+                         size_t n_addrs, char *err, size_t errcap, int *exit_code)
+{
+    pd_worker *w = calloc(1, sizeof(*w));
+    if (!w) {
+        set_err(err, errcap, exit_code, 1, "worker", "out of memory");
+        return NULL;
+    }
+    w->sh = sh;
+    w->index = index;
+    pl_mpsc_init(&w->queue);
+    if (uv_loop_init(&w->loop) != 0) {
+        set_err(err, errcap, exit_code, 1, "worker", "cannot make an event loop");
+        free(w);
+        return NULL;
+    }
+    w->loop_ready = true;
+    uv_async_init(&w->loop, &w->wake, on_wake);
+    w->wake.data = w;
+    w->wake_ready = true;
+    if (make_net(w, addrs, n_addrs, err, errcap, exit_code) != 0)
+        goto fail;
+    w->dns = pl_dns_new(&w->loop);
+    if (!w->dns) {
+        set_err(err, errcap, exit_code, 1, "worker", "cannot set up DNS");
+        goto fail;
+    }
+    if (make_proxy(w, err, errcap, exit_code) != 0)
+        goto fail;
+    if (index == 0) {
+        uv_timer_init(&w->loop, &w->expire);
+        w->expire.data = w;
+        uv_timer_start(&w->expire, on_expire, EXPIRE_EVERY_MS, EXPIRE_EVERY_MS);
+        w->expire_ready = true;
+    }
+    return w;
+fail:
+    pd_worker_free(w);
+    return NULL;
+}
+
+int pd_worker_listen_addr(const pd_worker *w, size_t i, char *out, size_t cap)
+{
+    pl_target t;
+    int rc = pl_net_listen_target(w->net, i, &t);
+    return rc == PL_OK ? pl_target_print(&t, out, cap) : rc;
+}
+
+static void *worker_main(void *arg)
+{
+    pd_worker *w = arg;
+    pd_log(PL_PROXY_LOG_DEBUG, (int)w->index, (pl_str){NULL, 0}, "running");
+    pl_net_run(w->net);
+    return NULL;
+}
+
+int pd_worker_start(pd_worker *w)
+{
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return PL_ENOMEM;
+    w->started = true;
+    return PL_OK;
+}
+
+void pd_worker_stop(pd_worker *w)
+{
+    atomic_store(&w->stop, true);
+    uv_async_send(&w->wake);
+}
+
+void pd_worker_join(pd_worker *w)
+{
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    w->started = false;
+}
+
+void pd_worker_get_stats(const pd_worker *w, pd_worker_stats *out)
+{
+    *out = w->stats;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void pd_worker_free(pd_worker *w)
+{
+    if (!w)
+        return;
+    /* The proxy first: the script keeps nothing of it once it is gone. */
+    pl_proxy_free(w->proxy);
+    pl_script_free(w->script);
+    pl_dns_free(w->dns);
+    if (w->expire_ready)
+        uv_close((uv_handle_t *)&w->expire, on_closed);
+    if (w->wake_ready)
+        uv_close((uv_handle_t *)&w->wake, on_closed);
+    pl_net_free(w->net); /* runs the loop until every handle has closed */
+    if (w->loop_ready) {
+        while (uv_run(&w->loop, UV_RUN_NOWAIT))
+            ;
+        uv_loop_close(&w->loop);
+    }
+    pl_mpsc_node *n;
+    while ((n = pl_mpsc_pop(&w->queue)))
+        free(n);
+    free(w);
+}

@@ -1,0 +1,3 @@
+-- loads fine, but defines no on_request
+function on_reply(reply, req)
+end

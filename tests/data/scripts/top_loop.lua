@@ -1,0 +1,3 @@
+-- never finishes its top level
+while true do end
+function on_request(req) end
