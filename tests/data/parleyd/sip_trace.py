@@ -3,10 +3,12 @@
 (-trace_msg -message_file FILE) or of a baresip SIP trace (baresip -s, its
 standard output), for the parleyd interop tests to grep.
 
-    sip_trace.py FILE [SELF]
+    sip_trace.py FILE [SELF PEER]
 
-For a baresip trace, SELF is the instance's own address (127.0.0.1:PORT):
-a message sent to it was received, any other was sent.
+For a baresip trace, SELF is the instance's own SIP address and PEER its
+proxy's (127.0.0.1:PORT each): a message to SELF or from PEER was
+received, any other was sent (over TCP one side of a connection is an
+ephemeral port).
 
 Each line: DIRECTION WHAT cid=CALL-ID cseq=NUM_METHOD via=N vias=SENT-BY,...
 rr=URI,... route=URI,... ruri=URI
@@ -72,7 +74,7 @@ def sipp_messages(text):
         yield ("recv" if parts[i + 1] == "received" else "sent"), parts[i + 2]
 
 
-def baresip_messages(text, me):
+def baresip_messages(text, me, peer):
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # colours
     parts = BARESIP_SEP.split(text)
     # parts: [before, transport, src, dst, body, ...]; a body ends at the
@@ -83,13 +85,14 @@ def baresip_messages(text, me):
         m = re.search(r"(?im)^content-length\s*:\s*([0-9]+)", body.split("\n\n", 1)[0])
         head, _, rest = body.partition("\n\n")
         n = int(m.group(1)) if m else 0
-        yield ("recv" if parts[i + 2] == me else "sent"), head + "\n\n" + rest[:n]
+        received = parts[i + 2] == me or parts[i + 1] == peer
+        yield ("recv" if received else "sent"), head + "\n\n" + rest[:n]
 
 
 def main():
     text = open(sys.argv[1], encoding="latin-1").read().replace("\r\n", "\n")
-    if len(sys.argv) > 2:
-        msgs = baresip_messages(text, sys.argv[2])
+    if len(sys.argv) > 3:
+        msgs = baresip_messages(text, sys.argv[2], sys.argv[3])
     else:
         msgs = sipp_messages(text)
     for direction, body in msgs:
