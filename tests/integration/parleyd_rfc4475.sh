@@ -17,8 +17,12 @@
 # the probe's 200 (parleyd is still up and serving), parleyd's log must hold
 # no sanitizer report, and it must exit 0 on SIGTERM at the end.
 #
-# The output has one line per message and transport with what parleyd
-# answered ("got: ..."), whether the check passed or not.
+# Known gaps (the fifth column of the table: what parleyd does instead
+# today) are reported as "known gap" and do not fail the test as long as
+# parleyd does exactly that; today: no 400 for a request the parser
+# refuses (it is dropped), and the answers on a TCP connection that a later
+# framing error closes. The output has one line per message and transport
+# with what parleyd answered ("got: ..."), whether the check passed or not.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 BIN=$(cd "${PARLEY_BIN:-build/bin}" && pwd)
@@ -33,30 +37,30 @@ trap 'stop_all; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port=$(free_port)
-start_parleyd proxy "$port" --workers 2 && ok || { bad "parleyd did not start"; finish; }
-
 for tp in udp tcp; do
+    # A fresh parleyd for each transport: the registrar keeps what the
+    # REGISTER messages stored, and the same REGISTER again is out of order.
+    port=$(free_port)
+    start_parleyd "proxy_$tp" "$port" --workers 2 && ok || { bad "parleyd did not start"; finish; }
     # Bounded: the driver waits at most ~8 s per probe and 40 s at the end.
     rc=0
     timeout 150 python3 "$DATA/rfc4475_send.py" "$port" $tp "$SRC/tests/data/rfc4475" \
         "$DATA/rfc4475_proxy.tsv" >"$tmp/$tp.out" 2>&1 || rc=$?
     cat "$tmp/$tp.out"
     expect "$tp driver exit status" "$rc" 0
-    n=$(grep -c '^ok: ' "$tmp/$tp.out" || true)
+    n=$(grep -cE '^(ok|known gap)' "$tmp/$tp.out" || true)
     m=$(grep -c '^FAIL: ' "$tmp/$tp.out" || true)
     expect "$tp messages reported" "$((n + m))" 49
     for ((i = 0; i < n; i++)); do ok; done
     fail=$((fail + m))
-    kill -0 "$proxy_pid" 2>/dev/null && ok || bad "parleyd died during the $tp run: $(tail -30 "$tmp/proxy.log")"
+    # Still serving, over both transports, after everything.
+    options_ok "127.0.0.1:$port" udp && ok || bad "$tp run: OPTIONS over UDP not answered at the end"
+    options_ok "127.0.0.1:$port" tcp && ok || bad "$tp run: OPTIONS over TCP not answered at the end"
+    stop_parleyd "proxy_$tp"
+    if [ "$fail" != 0 ]; then
+        echo "--- parleyd log of the $tp run (last 40 lines)"
+        tail -40 "$tmp/proxy_$tp.log"
+    fi
 done
-
-# Still serving, over both transports, after everything.
-options_ok "127.0.0.1:$port" udp && ok || bad "OPTIONS over UDP not answered at the end"
-options_ok "127.0.0.1:$port" tcp && ok || bad "OPTIONS over TCP not answered at the end"
-stop_parleyd proxy
-if [ "$fail" != 0 ]; then
-    echo "--- parleyd log (last 60 lines)"
-    tail -60 "$tmp/proxy.log"
-fi
+echo "known gaps: $(cat "$tmp"/*.out | grep -c '^known gap' || true) (see tests/data/parleyd/rfc4475_proxy.tsv)"
 finish
