@@ -272,7 +272,8 @@ int pl_preq_reply(pl_preq *r, uint16_t code, pl_str reason, const pl_str *extra,
 
 /*
  * Insert this proxy's Record-Route when the request is forwarded (16.6
- * step 4): "<sip:HOST:PORT;transport=T;lr" + params + ">", two of them when
+ * step 4): "<sip:HOST:PORT;lr" + params + ">" (";transport=tcp", "tls"...
+ * before ";lr" when the local is not UDP), two of them when
  * the request leaves by another transport or address family than it came
  * in. params ("" or ";did=abc") goes into each.
  */
