@@ -477,7 +477,11 @@ def main():
                 o.closed = True
                 o.events.append("closed")
         first = False
-        pending = [o for o in outcomes if not o.settled(o.alts)]
+        pending = [
+            o
+            for o in outcomes
+            if not o.settled(o.alts + o.row["gap"].get(transport, []))
+        ]
         if not pending or time.monotonic() > deadline:
             break
         time.sleep(0.1)
