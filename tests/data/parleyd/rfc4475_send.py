@@ -505,7 +505,7 @@ def main():
         if not verdict and alive and gap and o.satisfied(gap):
             tag = "known gap (does %s): " % "|".join(gap)
         elif verdict and gap:
-            tag = "ok (the known gap is fixed: remove its mark): "
+            tag = "ok (its known gap did not show; drop the mark once it never does): "
         line = "%s %-15s want %-18s got: %s; probe after it: %s" % (
             transport,
             row["file"],
