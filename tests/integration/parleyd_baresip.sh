@@ -38,6 +38,8 @@ tmp=$(mktemp -d)
 trap 'stop_all; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A reader that goes away (| head) must not leave the processes behind.
+trap 'exit 141' PIPE
 
 # A free port whose next port is free too (baresip also listens for TLS on
 # its SIP port + 1).

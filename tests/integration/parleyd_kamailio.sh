@@ -48,6 +48,8 @@ tmp=$(mktemp -d)
 trap 'stop_all; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A reader that goes away (| head) must not leave the processes behind.
+trap 'exit 141' PIPE
 
 read -r pport kport uport cport < <(free_ports 4)
 start_parleyd proxy "$pport" || { bad "parleyd did not start"; finish; }

@@ -36,6 +36,8 @@ tmp=$(mktemp -d)
 trap 'stop_all; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A reader that goes away (| head) must not leave the processes behind.
+trap 'exit 141' PIPE
 
 for tp in udp tcp; do
     # A fresh parleyd for each transport: the registrar keeps what the

@@ -38,6 +38,8 @@ tmp=$(mktemp -d)
 trap 'stop_all; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A reader that goes away (| head) must not leave the processes behind.
+trap 'exit 141' PIPE
 
 read -r pport uport cport < <(free_ports 3)
 proxy=127.0.0.1:$pport
