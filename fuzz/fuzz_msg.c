@@ -717,6 +717,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_one(&ctx, PL_FRAMING_DGRAM);
     run_one(&ctx, PL_FRAMING_STREAM);
 
+    /* The raw 400 builder (for requests the parser refuses) stays inside
+     * its input and output, and writes a status line and a final CRLFCRLF. */
+    {
+        size_t cap = (size_t)ctx.code_byte * 64 + 64;
+        char *rej = fuzz_alloc(cap);
+        size_t rn = 0;
+        int rrc = pl_msg_reject_raw(buf, n, 400, "fuzz", rej, cap, &rn);
+        FUZZ_CHECK(rrc == PL_OK || rrc == PL_EINVAL || rrc == PL_ENOSPC);
+        if (rrc == PL_OK) {
+            FUZZ_CHECK(rn <= cap && rn >= 12 + 21);
+            FUZZ_CHECK(memcmp(rej, "SIP/2.0 400 ", 12) == 0);
+            FUZZ_CHECK(memcmp(rej + rn - 4, "\r\n\r\n", 4) == 0);
+        }
+        free(rej);
+    }
+
     pl_arena_reset(&ctx.scratch);
     pl_arena_reset(&ctx.resp_arena);
     pl_arena_free(&ctx.scratch);

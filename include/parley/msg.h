@@ -454,6 +454,19 @@ int pl_msg_build_request(pl_msg *msg, pl_arena *arena, const pl_request_spec *sp
 int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint16_t code,
                           pl_str reason, pl_str to_tag, pl_error *err);
 
+/*
+ * The answer to a request that did not parse, built from its raw bytes
+ * (buf, len): "SIP/2.0 <code> <phrase> (<reason>)", its Via, From, To (with
+ * a tag added if it has none), Call-ID and CSeq lines copied as they came,
+ * Content-Length: 0. Only for what reads as a request line (not ACK) with
+ * all five headers, free of control bytes: PL_EINVAL otherwise (stay
+ * silent), PL_ENOSPC when cap is short. The lines are copied even when one
+ * of them is what failed (RFC 4475 3.1.2.1 answers a mangled Via with 400).
+ * code is 300-699 (400 for syntax).
+ */
+int pl_msg_reject_raw(const char *buf, size_t len, uint16_t code, const char *reason, char *out,
+                      size_t cap, size_t *written);
+
 /* The reason phrase RFC 3261 (and its extensions) give a status code. */
 const char *pl_status_reason(uint16_t code);
 

@@ -273,6 +273,22 @@ static void answer_stateless(pl_txn_layer *l, const pl_msg *req, const pl_target
     pl_txn_send_stateless(l, &resp, (pl__txn_response_target(req, src, &dst), &dst));
 }
 
+/*
+ * A request the parser refused still gets a 400 saying why (RFC 3261 8.2,
+ * RFC 4475), when its raw lines allow one (pl_msg_reject_raw). It goes
+ * back to where the bytes came from, as rport would send it: the Via may
+ * be the very thing that is broken, and answering the source never sends
+ * traffic to a third party named in a bad message.
+ */
+static void answer_unparsed(pl_txn_layer *l, const char *buf, size_t len, const pl_target *src,
+                            const pl_error *err)
+{
+    char out[8192];
+    size_t n;
+    if (pl_msg_reject_raw(buf, len, 400, err->reason, out, sizeof(out), &n) == PL_OK)
+        pl__txn_send(l, src, out, n);
+}
+
 int pl_txn_send_stateless(pl_txn_layer *l, const pl_msg *msg, const pl_target *dst)
 {
     size_t n = pl_msg_print_len(msg);
@@ -437,6 +453,7 @@ int pl_txn_receive(pl_txn_layer *l, const char *buf, size_t len, const pl_target
     int rc = pl_msg_parse(&m, buf, len, &l->scratch, &opts, &err);
     if (rc != PL_OK) {
         l->stats.bad++;
+        answer_unparsed(l, buf, len, src, &err);
         return rc;
     }
     uint16_t code = 0;
