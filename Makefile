@@ -59,6 +59,8 @@ run: all
 	@echo "  bob prints the MESSAGE that parleyd routed to him; the sender prints 200 OK."
 	@echo "  Also: build/bin/parley send OPTIONS sip:127.0.0.1 (parleyd answers), and"
 	@echo "  build/bin/parley send MESSAGE sip:carol@127.0.0.1 (404: nobody registered)."
+	@echo "  SIPp calls through it (caller, callee and parleyd's Record-Route): make load"
+	@echo "  (RATE=100 CALLS=1000 by default; tests/sipp/README.md has the scenarios)."
 	@echo ""
 	$(RUN_CMD)
 
