@@ -40,7 +40,10 @@ static bool names_call_id(const char *p, const char *end, const char **colon)
 bool pd_call_id(const char *buf, size_t len, pl_str *out)
 {
     const char *p = buf, *end = buf + len;
-    /* Skip the start line. */
+    /* CRLFs before the start line are skipped, as the parser does (RFC
+     * 3261 7.5); then the start line. */
+    while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+        p += 2;
     while (p < end && *p != '\n')
         p++;
     while (p < end) {

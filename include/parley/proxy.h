@@ -160,7 +160,10 @@ typedef enum pl_proxy_event {
     PL_PROXY_EV_REPLIED = 1 << 6, /* the proxy or the router answered it (msg: the response) */
 } pl_proxy_event;
 
-/* branch is the branch index, or UINT32_MAX when the event has none. */
+/* branch is the branch index, or UINT32_MAX when the event has none. An
+ * observer may read the request and the message, and set its context
+ * slot; it must not reply, forward or add targets from inside an event
+ * (the router does that). */
 typedef void (*pl_proxy_event_cb)(pl_proxy *p, pl_preq *r, pl_proxy_event ev, uint32_t branch,
                                   const pl_msg *msg, void *arg);
 

@@ -173,6 +173,9 @@ int pl_txn_respond(pl_txn *st, const pl_msg *resp);
 const pl_msg *pl_txn_request(const pl_txn *t);
 pl_txn_kind pl_txn_kind_of(const pl_txn *t);
 pl_txn_state pl_txn_state_of(const pl_txn *t);
+/* Where a client transaction sends (after an RFC 3261 18.1.1 switch to TCP,
+ * the TCP target), or where a server transaction answers. */
+const pl_target *pl_txn_peer(const pl_txn *t);
 /* For a CANCEL's server transaction: the INVITE transaction it cancels, or NULL. */
 pl_txn *pl_txn_cancelled(const pl_txn *st);
 /* Attach the user's data to a transaction. */

@@ -108,9 +108,15 @@ int pl_msg_reject_raw(const char *buf, size_t len, uint16_t code, const char *re
             size_t body = (size_t)(e - p);
             while (body > 0 && (p[body - 1] == '\r' || p[body - 1] == '\n'))
                 body--;
-            /* A To without a tag gets one (8.2.6.2), before the line's end. */
+            /* A To without a tag gets one (8.2.6.2), before the line's end.
+             * The tag is a header parameter: look past the '>' of a
+             * name-addr, else past the first ';' (not in the URI's user). */
             bool add_tag = kind == H_TO;
-            for (size_t k = 0; add_tag && k + 4 <= body; k++)
+            const char *params = add_tag ? memrchr(p, '>', body) : NULL;
+            if (add_tag && !params)
+                params = memchr(colon, ';', (size_t)(p + body - colon));
+            size_t from = params ? (size_t)(params - p) : body;
+            for (size_t k = from; add_tag && k + 4 <= body; k++)
                 if (pl_str_case_eq((pl_str){p + k, 4}, PL_STR_LIT("tag=")))
                     add_tag = false;
             keep[nkeep].p = p;

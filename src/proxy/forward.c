@@ -243,6 +243,8 @@ static int build_branch(const branch *b, const pl_target *dst, pl_msg *m, pl_are
         rc = add_record_route(r, m, dst);
     if (rc == PL_OK)
         rc = add_via(r, b, m, dst);
+    if (rc == PL_OK)
+        rc = pl__proxy_content_length(m, dst);
     return rc;
 }
 
@@ -274,7 +276,9 @@ static void send_branch(branch *b, const pl_target *dst)
         b->state = BR_DONE;
         if (rc == PL_OK) {
             p->stats.stateless++;
+            r->busy++; /* an observer's call must not free r under us */
             pl__proxy_emit(p, r, PL_PROXY_EV_REQUEST_FORWARDED, b->idx, &m);
+            r->busy--;
         }
     } else {
         rc = pl_txn_client_start(p->layer, &m, dst, pl__branch_response, b, &b->ct);
@@ -283,9 +287,11 @@ static void send_branch(branch *b, const pl_target *dst)
         } else {
             b->state = BR_RUNNING;
             p->stats.forwarded++;
-            pl__proxy_emit(p, r, PL_PROXY_EV_REQUEST_FORWARDED, b->idx, pl_txn_request(b->ct));
             if (m.method_id == PL_METHOD_INVITE)
                 pl_timer_start(p->cfg.wheel, &b->timer_c, p->cfg.timer_c_ms);
+            r->busy++;
+            pl__proxy_emit(p, r, PL_PROXY_EV_REQUEST_FORWARDED, b->idx, pl_txn_request(b->ct));
+            r->busy--;
         }
     }
     pl_arena_free(&a);
@@ -293,7 +299,12 @@ static void send_branch(branch *b, const pl_target *dst)
 
 static void on_resolved(void *arg, int status, const pl_target *targets, size_t n)
 {
-    branch *b = arg;
+    dns_wait *w = arg;
+    branch *b = w->b;
+    free(w);
+    if (!b)
+        return; /* its context (or the whole proxy) went while it waited */
+    b->wait = NULL;
     pl_preq *r = b->r;
     if (b->state != BR_RESOLVING)
         return;
@@ -336,9 +347,17 @@ static void start_branch(branch *b)
         return;
     }
     if (rc == PL_ENOTFOUND && p->cfg.dns) {
-        b->state = BR_RESOLVING;
-        if (pl_dns_resolve_uri(p->cfg.dns, &hop, PL_TP_COUNT_, on_resolved, b) == PL_OK)
-            return;
+        dns_wait *w = malloc(sizeof(*w));
+        if (w) {
+            w->b = b;
+            b->wait = w;
+            b->state = BR_RESOLVING;
+            if (pl_dns_resolve_uri(p->cfg.dns, &hop, PL_TP_COUNT_, on_resolved, w) == PL_OK)
+                return;
+            b->wait = NULL;
+            b->state = BR_WAITING;
+            free(w);
+        }
     }
     pl__proxy_logf(p, PL_PROXY_LOG_INFO, r->msg.call_id, "branch %u: cannot route to %s", b->idx,
                    buf);
@@ -429,7 +448,8 @@ int pl__branch_cancel(branch *b)
     pl_parse_opts opts = {PL_FRAMING_STREAM, NULL};
     int rc = pl_msg_parse(&m, t, (size_t)n, &a, &opts, NULL);
     if (rc == PL_OK)
-        rc = pl_txn_client_start(p->layer, &m, &b->dst, on_cancel_response, NULL, NULL);
+        /* 9.1: where the INVITE went, after any switch to TCP (18.1.1). */
+        rc = pl_txn_client_start(p->layer, &m, pl_txn_peer(b->ct), on_cancel_response, NULL, NULL);
     pl_arena_free(&a);
     free(t);
     if (rc == PL_OK)

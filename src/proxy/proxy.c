@@ -93,6 +93,31 @@ int pl__msg_clone(pl_msg *out, const pl_msg *m, pl_arena *arena)
     return PL_OK;
 }
 
+int pl__proxy_content_length(pl_msg *m, const pl_target *dst)
+{
+    if (m->has_content_length || !pl_transport_reliable(dst->transport))
+        return PL_OK;
+    char num[12];
+    return pl_msg_hdr_append(m, PL_STR_LIT("Content-Length"),
+                             (pl_str){num, pl_u32_print((uint32_t)m->body.len, num)});
+}
+
+pl_str pl__proxy_unfold(pl_str v, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < v.len && o < cap; i++) {
+        char c = v.p[i];
+        if (c == '\r' || c == '\n') {
+            while (i + 1 < v.len && (v.p[i + 1] == '\r' || v.p[i + 1] == '\n' ||
+                                     v.p[i + 1] == ' ' || v.p[i + 1] == '\t'))
+                i++;
+            c = ' ';
+        }
+        buf[o++] = c;
+    }
+    return (pl_str){buf, o};
+}
+
 /* ---- request contexts */
 
 static void on_settle_timeout(pl_timer *t, void *arg)
@@ -152,6 +177,8 @@ static void preq_free(pl_preq *r)
         pl_timer_stop(p->cfg.wheel, &b->timer_c);
         if (b->ct && (b->state == BR_RUNNING || b->accepted))
             pl_txn_client_abandon(b->ct);
+        if (b->wait)
+            b->wait->b = NULL; /* the resolver's callback frees it */
         if (b->resp_buf) {
             pl_arena_free(&b->resp_arena);
             free(b->resp_buf);
@@ -314,6 +341,10 @@ pl_proxy *pl_proxy_new(const pl_proxy_config *cfg)
     if (!p)
         return NULL;
     p->cfg = *cfg;
+    if (p->cfg.n_locals > PL_PROXY_MAX_LOCALS)
+        p->cfg.n_locals = PL_PROXY_MAX_LOCALS;
+    if (p->cfg.n_aliases > PL_PROXY_MAX_ALIASES)
+        p->cfg.n_aliases = PL_PROXY_MAX_ALIASES;
     if (!p->cfg.timer_c_ms)
         p->cfg.timer_c_ms = 180000;
     if (!p->cfg.max_branches)

@@ -27,7 +27,8 @@ typedef struct branch {
     bool has_dst;
     pl_target dst;
     pl_txn *ct;
-    bool provisional; /* a 101-199 came: a CANCEL may be sent (9.1) */
+    struct dns_wait *wait; /* the lookup in progress (BR_RESOLVING), or NULL */
+    bool provisional;      /* a 101-199 came: a CANCEL may be sent (9.1) */
     bool cancel_wanted;
     bool cancel_sent;
     /* An INVITE branch that got a 2xx: its transaction reports 2xx
@@ -91,9 +92,21 @@ struct pl_proxy {
     /* "host:port" of each local, as Via and Record-Route print it. */
     char hostport[PL_PROXY_MAX_LOCALS][80];
     size_t hostport_len[PL_PROXY_MAX_LOCALS];
-    pl_arena scratch; /* per message: clones of requests and responses being edited */
-    char scratch_block[16384];
 };
+
+/* A lookup's link to its branch: the branch may go before the lookup
+ * answers (its context freed, the proxy freed), so the resolver gets this
+ * and the branch clears it when it goes. */
+typedef struct dns_wait {
+    struct branch *b; /* NULL: nobody waits any more */
+} dns_wait;
+
+/* RFC 3261 16.6 step 9 / 18.3: a message bound for a stream needs a
+ * Content-Length; add one (the body's length) when it has none. */
+int pl__proxy_content_length(pl_msg *m, const pl_target *dst);
+/* v with its folds (CRLF + blanks) made one space, into buf; for header
+ * values copied into new lines. */
+pl_str pl__proxy_unfold(pl_str v, char *buf, size_t cap);
 
 /* proxy.c */
 void pl__proxy_emit(pl_proxy *p, pl_preq *r, pl_proxy_event ev, uint32_t branch, const pl_msg *m);

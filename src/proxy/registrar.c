@@ -50,8 +50,12 @@ int pl_preq_save(pl_preq *r)
         /* RFC 3327 5.3: the Path goes back to a UA that supports it. */
         int32_t pi = pl_msg_hdr_find(&r->msg, PL_HDR_PATH, 0);
         if (pi >= 0 && pl_msg_has_option(&r->msg, PL_HDR_SUPPORTED, "path")) {
-            extra[n++] = PL_STR_LIT("Path");
-            extra[n++] = r->msg.hdrs[pi].value;
+            char *ub = pl_arena_alloc(&a, r->msg.hdrs[pi].value.len + 1);
+            if (ub) {
+                extra[n++] = PL_STR_LIT("Path");
+                extra[n++] =
+                    pl__proxy_unfold(r->msg.hdrs[pi].value, ub, r->msg.hdrs[pi].value.len + 1);
+            }
         }
     }
     if (code != 200)

@@ -23,6 +23,10 @@ int pl__preq_send_upstream(pl_preq *r, const pl_msg *resp, bool strip_via)
     int rc = pl__msg_clone(&m, resp, &a);
     if (rc == PL_OK && strip_via)
         rc = pl_msg_via_remove_top(&m);
+    if (rc == PL_OK && !m.via)
+        rc = PL_EINVAL; /* 16.7 step 3: no Via left: it was for us, not to forward */
+    if (rc == PL_OK)
+        rc = pl__proxy_content_length(&m, r->st ? pl_txn_peer(r->st) : &r->src);
     if (rc == PL_OK) {
         bool is_2xx = resp->status >= 200 && resp->status < 300;
         rc = r->st ? pl_txn_respond(r->st, &m) : PL_ESTATE;
@@ -92,8 +96,10 @@ void pl__branch_timer_c(pl_timer *t, void *arg)
     pl_preq *r = b->r;
     pl_proxy *p = r->p;
     if (b->accepted) {
-        /* Timer M of its transaction fired just before: it is gone. */
+        /* Timer M of its transaction fires in a millisecond: let it go
+         * now, while the pointer is good (later 2xx take the stray path). */
         b->accepted = false;
+        pl_txn_client_abandon(b->ct);
         b->ct = NULL;
         pl__preq_maybe_free(r);
         return;
@@ -154,7 +160,8 @@ static int merge_challenges(pl_preq *r, branch *best, pl_msg *m)
             const pl_hdr *h = &b->resp.hdrs[k];
             if (h->id != PL_HDR_WWW_AUTHENTICATE && h->id != PL_HDR_PROXY_AUTHENTICATE)
                 continue;
-            int rc = pl_msg_hdr_append(m, h->name, h->value);
+            char buf[4096];
+            int rc = pl_msg_hdr_append(m, h->name, pl__proxy_unfold(h->value, buf, sizeof(buf)));
             if (rc != PL_OK)
                 return rc;
         }
@@ -284,11 +291,11 @@ static void forward_2xx(pl_preq *r, branch *b, const pl_msg *resp)
         b->status = resp->status;
         pl_timer_stop(r->p->cfg.wheel, &b->timer_c);
         if (invite) {
-            /* Outlive the transaction's Timer M (64*T1, RFC 6026), which
-             * fires first on the same wheel, to forward retransmissions. */
+            /* The transaction lives until its Timer M (64*T1, RFC 6026):
+             * keep the pointer until just before, then abandon it. */
             uint32_t t1 = r->p->cfg.timers.t1 ? r->p->cfg.timers.t1 : 500;
             b->accepted = true;
-            pl_timer_start(r->p->cfg.wheel, &b->timer_c, 64ull * t1 + 1);
+            pl_timer_start(r->p->cfg.wheel, &b->timer_c, 64ull * t1 - 1);
         }
     }
     /* Every 2xx to an INVITE goes up, each fork's and each retransmission
@@ -317,6 +324,13 @@ void pl__branch_response(pl_txn *ct, const pl_msg *resp, bool final, void *arg)
     pl_msg m;
     if (pl__msg_clone(&m, resp, &a) != PL_OK) {
         pl_arena_free(&a);
+        if (final && code >= 200 && b->state != BR_DONE) {
+            /* Out of memory: the branch still ends (its transaction may go). */
+            b->state = BR_DONE;
+            b->status = code;
+            pl_timer_stop(p->cfg.wheel, &b->timer_c);
+            pl__preq_check_done(r);
+        }
         return;
     }
     r->busy++;

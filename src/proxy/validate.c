@@ -166,7 +166,7 @@ static bool looped(const pl_preq *r)
     for (const pl_via *v = r->msg.via; v; v = v->next) {
         if (!v->has_branch || v->branch.len < 7 + 2 + 16)
             continue;
-        if (memcmp(v->branch.p + 7, "pl", 2) != 0 || memcmp(v->branch.p + 9, r->loop, 16) != 0)
+        if (memcmp(v->branch.p, "z9hG4bKpl", 9) != 0 || memcmp(v->branch.p + 9, r->loop, 16) != 0)
             continue;
         pl_uri u = {
             .scheme = PL_URI_SIP, .host = v->host, .host_type = v->host_type, .port = v->port};

@@ -80,7 +80,7 @@ static void on_deferred(pl_timer *timer, void *arg)
 {
     pl_txn *t = arg;
     (void)timer;
-    if (t->deliver_503) {
+    if (t->deliver_503 && !t->final_seen) {
         deliver_synthesized(t, 503);
         end_txn(t);
     }
@@ -115,6 +115,13 @@ static int switch_to_tcp(pl_txn *t)
     memcpy(val + pre + 3, v->transport.p + v->transport.len, post);
     if (pl_msg_hdr_replace(m, (uint32_t)i, (pl_str){val, n}) != PL_OK)
         return PL_EINVAL;
+    /* A datagram may leave Content-Length out; a stream may not (18.3). */
+    if (!m->has_content_length) {
+        char num[12];
+        if (pl_msg_hdr_append(m, PL_STR_LIT("Content-Length"),
+                              (pl_str){num, pl_u32_print((uint32_t)m->body.len, num)}) != PL_OK)
+            return PL_EINVAL;
+    }
     size_t len = pl_msg_print_len(m);
     char *b = malloc(len);
     if (!b)
@@ -309,6 +316,12 @@ static void non_invite_response(pl_txn *t, const pl_msg *resp)
 
 void pl__txn_client_response(pl_txn *t, const pl_msg *resp, const pl_target *src)
 {
+    /* A final response that beats a reported transport failure (its 503
+     * waits one wheel tick) wins: the request did get through. */
+    if (resp->status >= 200 && t->deliver_503) {
+        t->deliver_503 = false;
+        pl_timer_stop(t->layer->cfg.wheel, &t->t_extra);
+    }
     if (t->kind == PL_TXN_CLIENT_INVITE)
         invite_response(t, resp, src);
     else

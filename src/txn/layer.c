@@ -479,6 +479,11 @@ const pl_msg *pl_txn_request(const pl_txn *t)
     return t->rq ? &t->rq->msg : NULL;
 }
 
+const pl_target *pl_txn_peer(const pl_txn *t)
+{
+    return &t->peer;
+}
+
 pl_txn_kind pl_txn_kind_of(const pl_txn *t)
 {
     return t->kind;

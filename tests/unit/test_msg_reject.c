@@ -128,6 +128,17 @@ static void test_silent_cases(void **state)
                             &n, "bad Via"),
                      PL_OK);
     assert_non_null(strstr(out, "\r\nVia: SIP/2.0/UDP ;;;\r\n"));
+    /* "tag=" inside the To URI is not a tag: the answer adds one. */
+    assert_int_equal(reject("OPTIONS sip:b@example.com SIP/2.0\n"
+                            "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKs\n"
+                            "From: <sip:a@example.com>;tag=a\n"
+                            "To: <sip:tag=1@example.com>\n"
+                            "Call-ID: s\n"
+                            "CSeq: 1 OPTIONS\n"
+                            "Max-Forwards: x\n\n",
+                            &n, "x"),
+                     PL_OK);
+    assert_non_null(strstr(out, "To: <sip:tag=1@example.com>;tag=pl400x\r\n"));
     /* Control bytes in the reason become '?'. */
     snprintf(t, sizeof(t), "OPTIONS sip:b@example.com SIP/2.0\nMax-Forwards: x\n%s", tail);
     char *tt = strstr(t, "CSeq: 1 %s");

@@ -17,6 +17,8 @@
 
 #include <parley/proxy.h>
 
+#include <uv.h>
+
 enum router_mode {
     R_DEFAULT, /* registrar, loose routes, lookup, else the Request-URI */
     R_FORK2,   /* both callees at once */
@@ -377,9 +379,16 @@ static void test_call_through(void **state)
     pl_proxy_stats s = stats();
     assert_int_equal(s.live, 0);
     assert_int_equal(s.stateless, 3); /* two ACKs, one 2xx */
-    /* Observers: three requests in (INVITE, ACK x2 = two contexts, BYE). */
-    assert_int_equal(F.events[0], 4);
+    /* Observers: four contexts (INVITE, two ACKs, BYE), each seen in,
+     * forwarded and deleted once; the responses received (180, 200, 200
+     * retransmitted, BYE's 200) and forwarded up. */
+    assert_int_equal(F.events[0], 4); /* REQUEST_IN */
+    assert_int_equal(F.events[1], 4); /* REQUEST_FORWARDED */
+    assert_int_equal(F.events[2], 3); /* REPLY_RECEIVED (the late 2xx went stray) */
+    assert_int_equal(F.events[3], 3); /* REPLY_FORWARDED */
+    assert_int_equal(F.events[4], 0); /* CANCELLED */
     assert_int_equal(F.events[5], 4); /* DELETED, once each */
+    assert_int_equal(F.events[6], 0); /* REPLIED: nothing made here */
     assert_int_equal(F.ctx_freed, 4);
 }
 
@@ -541,6 +550,115 @@ static void test_double_record_route(void **state)
     assert_int_equal(b->method_id, PL_METHOD_BYE);
     assert_int_equal(b->route_count, 0);
     assert_true(pl_str_case_eq_c(b->via->transport, "UDP"));
+    sim_ep_free(&tcp);
+}
+
+/* 16.6 step 9 (18.3): a datagram without Content-Length gets one when it
+ * goes on over a stream; and a response left with no Via after ours is
+ * removed is not forwarded (16.7 step 3). */
+static void test_content_length_for_stream(void **state)
+{
+    (void)state;
+    sim_ep tcp;
+    sim_ep_init(&tcp, &F.wheel, "tcp:10.0.0.3:5060");
+    assert_int_equal(send_from(&F.uac, "MESSAGE sip:bob@10.0.0.3:5060;transport=tcp SIP/2.0\n"
+                                       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKcl1\n"
+                                       "Max-Forwards: 70\n"
+                                       "From: <sip:alice@10.0.0.2>;tag=a1\n"
+                                       "To: <sip:bob@10.0.0.3>\n"
+                                       "Call-ID: cl-1\n"
+                                       "CSeq: 1 MESSAGE\n"
+                                       "Content-Type: text/plain\n"
+                                       "\n"
+                                       "hello there"),
+                     PL_OK);
+    pl_msg *m = must_next_to(&tcp);
+    assert_true(m->has_content_length);
+    assert_int_equal(m->content_length, 11);
+    assert_str(m->body, "hello there");
+    /* A response carrying only our Via: not forwarded. */
+    pl_msg resp;
+    assert_int_equal(
+        pl_msg_build_response(&resp, tu_arena(), m, 200, PL_STR_NULL, PL_STR_LIT("b"), NULL),
+        PL_OK);
+    assert_int_equal(pl_msg_hdr_remove(&resp, (uint32_t)pl_msg_hdr_find(&resp, PL_HDR_VIA, 1)),
+                     PL_OK);
+    while (resp.via_count > 1) {
+        int32_t i = pl_msg_hdr_find(&resp, PL_HDR_VIA, 0);
+        i = pl_msg_hdr_find(&resp, PL_HDR_VIA, (uint32_t)i + 1);
+        assert_true(i >= 0);
+        pl_msg_hdr_remove(&resp, (uint32_t)i);
+    }
+    assert_int_equal(resp.via_count, 1);
+    assert_int_equal(send_msg(&tcp, &resp), PL_OK);
+    assert_null(next_to(&F.uac));
+    sim_ep_free(&tcp);
+}
+
+/* 16.7 step 7 with a folded challenge: merged as one line, not refused. */
+static void test_challenge_folded(void **state)
+{
+    (void)state;
+    F.mode = R_FORK2;
+    send_invite("sip:bob@example.com", "auth-2", NULL);
+    pl_msg *i1 = must_next_to(&F.uas1);
+    pl_msg *i2 = must_next_to(&F.uas2);
+    char t[1024];
+    snprintf(t, sizeof(t),
+             "SIP/2.0 401 Unauthorized\n"
+             "Via: %.*s\n"
+             "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKauth-2;received=10.0.0.2\n"
+             "From: <sip:alice@10.0.0.2>;tag=a1\n"
+             "To: <sip:bob@example.com>;tag=b1\n"
+             "Call-ID: auth-2\n"
+             "CSeq: 1 INVITE\n"
+             "WWW-Authenticate: Digest realm=\"one\",\n"
+             "  nonce=\"n1\"\n"
+             "Content-Length: 0\n\n",
+             (int)i1->via->raw.len, i1->via->raw.p);
+    assert_int_equal(send_from(&F.uas1, t), PL_OK);
+    pl_msg r2;
+    assert_int_equal(
+        pl_msg_build_response(&r2, tu_arena(), i2, 407, PL_STR_NULL, PL_STR_LIT("b2"), NULL),
+        PL_OK);
+    pl_msg_hdr_append(&r2, PL_STR_LIT("Proxy-Authenticate"),
+                      PL_STR_LIT("Digest realm=\"two\", nonce=\"n2\""));
+    send_msg(&F.uas2, &r2);
+    pl_msg *r = must_next_to(&F.uac);
+    assert_true(r->status == 401 || r->status == 407);
+    assert_true(has_hdr_value(r, PL_HDR_WWW_AUTHENTICATE, "nonce=\"n1\""));
+    assert_true(has_hdr_value(r, PL_HDR_PROXY_AUTHENTICATE, "realm=\"two\""));
+}
+
+/* A large INVITE switches to TCP (18.1.1); its CANCEL follows it there (9.1). */
+static void test_cancel_after_tcp_switch(void **state)
+{
+    (void)state;
+    sim_ep tcp;
+    sim_ep_init(&tcp, &F.wheel, "tcp:10.0.0.3:5060");
+    char pad[1400];
+    memset(pad, 'x', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    char extra[1500];
+    snprintf(extra, sizeof(extra), "X-Pad: %s\n", pad);
+    send_invite(UAS1, "big-1", extra);
+    pl_msg *inv = must_next_to(&tcp);
+    assert_true(pl_str_case_eq_c(inv->via->transport, "TCP"));
+    answer(&tcp, inv, 180, "b1");
+    assert_int_equal(must_next_to(&F.uac)->status, 180);
+    const char *cancel = "CANCEL " UAS1 " SIP/2.0\n"
+                         "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKbig-1\n"
+                         "Max-Forwards: 70\n"
+                         "From: <sip:alice@10.0.0.2>;tag=a1\n"
+                         "To: <sip:bob@example.com>\n"
+                         "Call-ID: big-1\n"
+                         "CSeq: 1 CANCEL\n"
+                         "Content-Length: 0\n\n";
+    assert_int_equal(send_from(&F.uac, cancel), PL_OK);
+    pl_msg *c = must_next_to(&tcp);
+    assert_int_equal(c->method_id, PL_METHOD_CANCEL);
+    assert_true(pl_str_case_eq_c(c->via->transport, "TCP"));
+    assert_null(next_to(&F.uas1)); /* nothing over UDP */
     sim_ep_free(&tcp);
 }
 
@@ -950,6 +1068,35 @@ static void test_stray_2xx_forwarded(void **state)
     assert_int_equal(r->via_count, 1);
 }
 
+/* A proxy freed while a branch waits for DNS: the lookup's answer (here
+ * the cancellation pl_dns_free delivers) finds nobody, and nothing is
+ * touched after it was freed (ASan). */
+static void test_free_with_lookup_pending(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    pl_dns *dns = pl_dns_new(&loop);
+    assert_non_null(dns);
+    pl_proxy_config c = {.wheel = &F.wheel, .sender = &F.px.sender, .dns = dns, .log = log_line};
+    pl_target_parse(&c.locals[0].target, "udp:10.0.0.1:5060");
+    c.n_locals = 1;
+    pl_proxy *p = pl_proxy_new(&c);
+    assert_non_null(p);
+    size_t len;
+    char *b =
+        tu_crlf(invite_text("sip:bob@pending.example.invalid", "dns-1", "dns-1", 70, NULL), &len);
+    assert_int_equal(sim_inject_raw(&F.uac, pl_proxy_txn_layer(p), b, len), PL_OK);
+    pl_proxy_stats st;
+    pl_proxy_get_stats(p, &st);
+    assert_int_equal(st.live, 1); /* waiting for the name */
+    assert_int_equal(st.forwarded, 0);
+    pl_proxy_free(p);
+    pl_dns_free(dns);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* Free with requests in progress: every context is deleted once. */
 static void test_free_in_progress(void **state)
 {
@@ -976,6 +1123,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strict_router_upstream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strict_router_downstream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_double_record_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_content_length_for_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_challenge_folded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_after_tcp_switch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_ringing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_waits_for_provisional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_one_answers, setup, teardown),
@@ -996,6 +1146,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_options_to_proxy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stray_2xx_forwarded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_in_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_with_lookup_pending, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1662,6 +1662,36 @@ static void test_transport_error_report(void **state)
     assert_int_equal(NEV, 4);
 }
 
+/* A final response that arrives between the failure report and the tick
+ * that delivers its 503 wins: no 503, and (an INVITE now Accepted, its
+ * request copy gone) nothing touches what is no longer there. */
+static void test_transport_error_then_final(void **state)
+{
+    (void)state;
+    start(PL_TP_TCP, 0, false, WITH_CLIENT);
+    pl_txn *a, *b;
+    assert_int_equal(client_start(REQ(.method = "INVITE", .branch = "z9hG4bK-ea"), &a, NULL),
+                     PL_OK);
+    pl_msg *areq = sim_parse(sim_last(&F.cl));
+    assert_int_equal(client_start(REQ(.method = "OPTIONS", .branch = "z9hG4bK-eb"), &b, NULL),
+                     PL_OK);
+    pl_msg *breq = sim_parse(sim_last(&F.cl));
+    run_to(500);
+    IN_CALL++;
+    pl_txn_transport_error(F.lc, &F.sv.self);
+    IN_CALL--;
+    assert_int_equal(sim_inject(&F.sv, F.lc, build_resp(areq, 200, "a")), PL_OK);
+    assert_int_equal(sim_inject(&F.sv, F.lc, build_resp(breq, 404, "b")), PL_OK);
+    assert_int_equal(NEV, 2);
+    expect_resp(0, 500, 200, true);
+    expect_resp(1, 500, 404, true);
+    run_to(501);
+    assert_int_equal(NEV, 2); /* no 503 after them */
+    run_to(40000);
+    assert_int_equal(NEV, 2);
+    assert_int_equal(LIVE(F.lc), 0);
+}
+
 /* ================================================================== bad input */
 
 static int inject_text(const char *text)
@@ -2221,6 +2251,7 @@ int main(void)
         T(test_client_inv_tcp_486),
         T(test_client_inv_2xx_accepted),
         T(test_client_inv_2xx_abandoned),
+        T(test_transport_error_then_final),
         T(test_client_inv_2xx_timer_m_t1_100),
         T(test_client_abandon),
         T(test_client_start_refuses),
