@@ -82,7 +82,10 @@ typedef struct pl_net_stats {
     uint64_t stream_messages_in, stream_messages_out;
     uint64_t keepalive_pings;     /* CRLFCRLF answered with CRLF */
     uint64_t oversized;           /* datagrams or stream messages over max_msg_size */
-    uint64_t framing_errors;      /* streams closed because they could not be framed */
+    /* Streams closed because they could not be framed: reading stops at
+     * once, sends (answers to the messages before the bad bytes) still go
+     * out for one second, then the connection closes. */
+    uint64_t framing_errors;
     uint64_t connections_refused; /* over the total or per-address cap */
     uint64_t idle_closed;
     uint64_t deadline_closed;

@@ -40,6 +40,7 @@ typedef struct net_conn {
     pl_timer t_deadline;
     bool connecting;
     bool closing;
+    bool draining;      /* unframeable bytes came: no more reading, sends go out until t_deadline */
     net_write *pending; /* queued until the connection is up */
     /* TLS: the session, its memory BIOs, and plaintext held until the
      * handshake is done. */

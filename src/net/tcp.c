@@ -63,8 +63,26 @@ static void on_deadline(pl_timer *t, void *arg)
 {
     net_conn *c = arg;
     (void)t;
-    c->net->stats.deadline_closed++;
+    if (!c->draining)
+        c->net->stats.deadline_closed++;
     conn_close(c);
+}
+
+/*
+ * Bytes a stream cannot be framed by end it (RFC 3261 18.3 leaves no way
+ * to find the next message), but the messages before them may still be
+ * being answered, here or by a worker they were handed to: stop reading,
+ * keep the connection for sends a little longer, then close it.
+ */
+#define FRAMING_GRACE_MS 1000
+
+static void conn_drain(net_conn *c)
+{
+    pl_net *net = c->net;
+    c->draining = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    pl_timer_stop(&net->wheel, &c->t_idle);
+    pl_timer_start(&net->wheel, &c->t_deadline, FRAMING_GRACE_MS);
 }
 
 static net_conn *conn_new(pl_net *net)
@@ -370,7 +388,7 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             if (rc == PL_ELIMIT)
                 net->stats.oversized++;
             pl__net_log("closing a TCP connection: %s", err.reason ? err.reason : "framing");
-            conn_close(c);
+            conn_drain(c);
             pl__net_rearm(net);
             return;
         }

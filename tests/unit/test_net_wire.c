@@ -878,7 +878,7 @@ static void test_tcp_max_size_boundary(void **state)
     char *m2 = sip_msg_exact(f, "bnd", 2001, &len2);
     wpeer *q = tcp_client(f, &lt);
     peer_write(w, q, m2, len2);
-    WAIT_UNTIL(w, 1000, peer_pump(q));
+    WAIT_UNTIL(w, 3000, peer_pump(q));
     assert_true(q->closed);
     assert_int_equal(w->r.n, 1);
     assert_int_equal(stats(w).oversized, 1);
@@ -900,7 +900,7 @@ static void test_tcp_content_length_too_big(void **state)
                                "\r\n";
     peer_write_ok(w, p, head, sizeof(head) - 1);
     peer_write(w, p, "some of the body", 16); /* may fail once closed */
-    WAIT_UNTIL(w, 1000, peer_pump(p));
+    WAIT_UNTIL(w, 3000, peer_pump(p));
     if (!p->closed)
         fail_msg("Content-Length 70000 over max_msg_size 65535: the connection stayed open");
     /* EOF, or a reset when the body bytes were still unread at close. */
@@ -935,7 +935,7 @@ static void test_tcp_header_never_ends(void **state)
         off += k;
     }
     peer_write(w, p, h, total); /* the far end may close before all is written */
-    WAIT_UNTIL(w, 2000, peer_pump(p));
+    WAIT_UNTIL(w, 3000, peer_pump(p));
     if (!p->closed)
         fail_msg("an 80 KB header section with no end stayed open (max_msg_size 65535)");
     pl_net_stats s = stats(w);
@@ -960,7 +960,7 @@ static void test_tcp_no_content_length(void **state)
                             "CSeq: 1 OPTIONS\r\n"
                             "\r\n";
     peer_write_ok(w, p, m, sizeof(m) - 1);
-    WAIT_UNTIL(w, 1000, peer_pump(p));
+    WAIT_UNTIL(w, 3000, peer_pump(p));
     assert_true(p->closed);
     pl_net_stats s = stats(w);
     assert_int_equal(s.framing_errors, 1);
@@ -1408,7 +1408,7 @@ static void test_tcp_garbage_over_limit(void **state)
     char *g = fx_alloc(f, n);
     fill_garbage(g, n);
     peer_write(w, p, g, n);
-    WAIT_UNTIL(w, 1000, peer_pump(p)); /* well before the 10 s default deadline */
+    WAIT_UNTIL(w, 3000, peer_pump(p)); /* well before the 10 s default deadline */
     if (!p->closed)
         fail_msg("10 KB of garbage over max_msg_size 4096 kept the connection open");
     pl_net_stats s = stats(w);
@@ -1417,6 +1417,44 @@ static void test_tcp_garbage_over_limit(void **state)
     assert_int_equal(s.deadline_closed, 0);
     assert_int_equal(s.connections, 0);
     assert_int_equal(w->r.n, 0);
+}
+
+/* A message, then bytes that cannot be framed: the stream stops being
+ * read, but an answer to the message sent after that (as a worker it was
+ * handed to would send it) still goes out before the connection closes. */
+static void test_tcp_answer_after_framing_error(void **state)
+{
+    fx *f = *state;
+    wnet *w = net_new(f, NULL);
+    pl_target lt = net_listen(w, "tcp:127.0.0.1:0");
+    wpeer *p = tcp_client(f, &lt);
+    size_t len;
+    char *m = sip_msg(f, "late", 0, &len);
+    static const char junk[] = "INVITE sip:x SIP/2.0\r\nContent-Length: -5\r\n\r\n";
+    char *both = fx_alloc(f, len + sizeof(junk) - 1);
+    memcpy(both, m, len);
+    memcpy(both + len, junk, sizeof(junk) - 1);
+    peer_write_ok(w, p, both, len + sizeof(junk) - 1);
+    WAIT_UNTIL(w, 3000, stats(w).framing_errors == 1);
+    assert_int_equal(w->r.n, 1);
+    assert_false(p->closed);
+    static const char resp[] = "SIP/2.0 200 OK\r\n"
+                               "Via: SIP/2.0/TCP 127.0.0.1:5062;branch=z9hG4bK-late\r\n"
+                               "From: <sip:alice@example.com>;tag=1\r\n"
+                               "To: <sip:bob@example.com>;tag=2\r\n"
+                               "Call-ID: late@wire.test\r\n"
+                               "CSeq: 1 OPTIONS\r\n"
+                               "Content-Length: 0\r\n\r\n";
+    pl_sender *s = pl_net_sender(w->net);
+    assert_int_equal(s->send(s, &w->r.msg[0].src, resp, sizeof(resp) - 1), PL_OK);
+    WAIT_UNTIL(w, 3000, peer_has(p, sizeof(resp) - 1));
+    assert_int_equal(p->in_len, sizeof(resp) - 1);
+    WAIT_UNTIL(w, 3000, peer_pump(p));
+    assert_true(p->closed);
+    pl_net_stats st = stats(w);
+    assert_int_equal(st.connections, 0);
+    assert_int_equal(st.deadline_closed, 0);
+    assert_int_equal(st.stream_messages_in, 1);
 }
 
 /* ==================================== 9. an application's own loop */
@@ -1799,6 +1837,7 @@ int main(void)
         T(test_udp_oversized),
         T(test_tcp_garbage_deadline),
         T(test_tcp_garbage_over_limit),
+        T(test_tcp_answer_after_framing_error),
         T(test_external_loop_datagram),
         T(test_external_loop_timers),
         T(test_post_from_thread),
