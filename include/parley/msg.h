@@ -455,6 +455,20 @@ int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint
                           pl_str reason, pl_str to_tag, pl_error *err);
 
 /*
+ * A request of an INVITE's own transaction, printed: the ACK for a non-2xx
+ * final response (RFC 3261 17.1.1.3: to is the response's To) or a CANCEL
+ * (9.1: to is the INVITE's). Request-URI, the top Via alone, every Route
+ * line, Max-Forwards: 70, From, To, Call-ID, CSeq with the INVITE's number
+ * and method, Content-Length: 0. pl_msg_hop_request_len() is room enough
+ * (0 when invite lacks a Via, From or Call-ID); pl_msg_print_hop_request()
+ * writes it into out, *written its exact length (PL_ENOSPC when cap is
+ * short, PL_EINVAL for such an invite).
+ */
+size_t pl_msg_hop_request_len(const pl_msg *invite, pl_str method, pl_str to);
+int pl_msg_print_hop_request(const pl_msg *invite, pl_str method, pl_str to, char *out, size_t cap,
+                             size_t *written);
+
+/*
  * The answer to a request that did not parse, built from its raw bytes
  * (buf, len): "SIP/2.0 <code> <phrase> (<reason>)", its Via, From, To (with
  * a tag added if it has none), Call-ID and CSeq lines copied as they came,

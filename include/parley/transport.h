@@ -80,8 +80,8 @@ typedef struct pl_net_config {
 typedef struct pl_net_stats {
     uint64_t datagrams_in, datagrams_out;
     uint64_t stream_messages_in, stream_messages_out;
-    uint64_t keepalive_pings;     /* CRLFCRLF answered with CRLF */
-    uint64_t oversized;           /* datagrams or stream messages over max_msg_size */
+    uint64_t keepalive_pings; /* CRLFCRLF answered with CRLF */
+    uint64_t oversized;       /* datagrams or stream messages over max_msg_size */
     /* Streams closed because they could not be framed: reading stops at
      * once, sends (answers to the messages before the bad bytes) still go
      * out for one second, then the connection closes. */

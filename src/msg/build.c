@@ -77,6 +77,55 @@ static int build_fail(pl_error *err, int code, const char *why)
     return code;
 }
 
+static void hop_request(const pl_msg *inv, pl_str method, pl_str to, sbuf *b)
+{
+    char num[12];
+    sb_put(b, method);
+    sb_putc(b, " ");
+    sb_put(b, inv->ruri_raw);
+    sb_putc(b, " SIP/2.0\r\n");
+    sb_hdr(b, "Via", inv->via->raw);
+    for (uint32_t i = 0; i < inv->hdr_count; i++)
+        if (inv->hdrs[i].id == PL_HDR_ROUTE)
+            sb_put(b, inv->hdrs[i].line);
+    sb_putc(b, "Max-Forwards: 70\r\n");
+    sb_hdr(b, "From", inv->from->raw);
+    sb_hdr(b, "To", to);
+    sb_hdr(b, "Call-ID", inv->call_id);
+    sb_putc(b, "CSeq: ");
+    sb_put(b, (pl_str){num, pl_u32_print(inv->cseq.num, num)});
+    sb_putc(b, " ");
+    sb_put(b, method);
+    sb_putc(b, "\r\nContent-Length: 0\r\n\r\n");
+}
+
+size_t pl_msg_hop_request_len(const pl_msg *inv, pl_str method, pl_str to)
+{
+    if (!inv->via || !inv->from || !inv->call_id.len)
+        return 0;
+    /* Every fixed piece of hop_request(), and 10 digits for the CSeq. */
+    size_t n = method.len + 1 + inv->ruri_raw.len + 10 + 5 + inv->via->raw.len + 2 + 18 + 6 +
+               inv->from->raw.len + 2 + 4 + to.len + 2 + 9 + inv->call_id.len + 2 + 6 + 10 + 1 +
+               method.len + 2 + 19 + 2;
+    for (uint32_t i = 0; i < inv->hdr_count; i++)
+        if (inv->hdrs[i].id == PL_HDR_ROUTE)
+            n += inv->hdrs[i].line.len;
+    return n;
+}
+
+int pl_msg_print_hop_request(const pl_msg *inv, pl_str method, pl_str to, char *out, size_t cap,
+                             size_t *written)
+{
+    if (!inv->via || !inv->from || !inv->call_id.len)
+        return PL_EINVAL;
+    sbuf b = {out, 0, cap, false};
+    hop_request(inv, method, to, &b);
+    if (b.overflow)
+        return PL_ENOSPC;
+    *written = b.len;
+    return PL_OK;
+}
+
 int pl_msg_build_request(pl_msg *msg, pl_arena *arena, const pl_request_spec *s, pl_error *err)
 {
     if (!s->method.len || !s->ruri.len || !s->via_sent_by.len)

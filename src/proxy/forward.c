@@ -5,8 +5,6 @@
  * the ACK for a 2xx and stray responses forwarded statelessly (16.11);
  * a CANCEL for a branch (9.1).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,35 +416,23 @@ int pl__branch_cancel(branch *b)
     if (b->cancel_sent || !b->ct)
         return PL_OK;
     const pl_msg *inv = pl_txn_request(b->ct);
-    if (!inv || !inv->via || !inv->from || !inv->to)
+    if (!inv || !inv->to)
         return PL_EINVAL;
     pl_proxy *p = b->r->p;
-    size_t cap = 512 + inv->ruri_raw.len + inv->via->raw.len + inv->from->raw.len +
-                 inv->to->raw.len + inv->call_id.len;
-    for (uint32_t i = 0; i < inv->hdr_count; i++)
-        if (inv->hdrs[i].id == PL_HDR_ROUTE)
-            cap += inv->hdrs[i].line.len;
-    char *t = malloc(cap);
-    if (!t)
+    size_t cap = pl_msg_hop_request_len(inv, PL_STR_LIT("CANCEL"), inv->to->raw);
+    char *t = cap ? malloc(cap) : NULL;
+    size_t n;
+    if (!t ||
+        pl_msg_print_hop_request(inv, PL_STR_LIT("CANCEL"), inv->to->raw, t, cap, &n) != PL_OK) {
+        free(t);
         return PL_ENOMEM;
-    int n = snprintf(t, cap, "CANCEL %.*s SIP/2.0\r\nVia: %.*s\r\n", (int)inv->ruri_raw.len,
-                     inv->ruri_raw.p, (int)inv->via->raw.len, inv->via->raw.p);
-    for (uint32_t i = 0; i < inv->hdr_count; i++)
-        if (inv->hdrs[i].id == PL_HDR_ROUTE) {
-            memcpy(t + n, inv->hdrs[i].line.p, inv->hdrs[i].line.len);
-            n += (int)inv->hdrs[i].line.len;
-        }
-    n += snprintf(t + n, cap - (size_t)n,
-                  "Max-Forwards: 70\r\nFrom: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\n"
-                  "CSeq: %u CANCEL\r\nContent-Length: 0\r\n\r\n",
-                  (int)inv->from->raw.len, inv->from->raw.p, (int)inv->to->raw.len, inv->to->raw.p,
-                  (int)inv->call_id.len, inv->call_id.p, inv->cseq.num);
+    }
     char blk[4096];
     pl_arena a;
     pl_arena_init(&a, blk, sizeof(blk), 0);
     pl_msg m;
     pl_parse_opts opts = {PL_FRAMING_STREAM, NULL};
-    int rc = pl_msg_parse(&m, t, (size_t)n, &a, &opts, NULL);
+    int rc = pl_msg_parse(&m, t, n, &a, &opts, NULL);
     if (rc == PL_OK)
         /* 9.1: where the INVITE went, after any switch to TCP (18.1.1). */
         rc = pl_txn_client_start(p->layer, &m, pl_txn_peer(b->ct), on_cancel_response, NULL, NULL);
@@ -459,51 +445,19 @@ int pl__branch_cancel(branch *b)
 
 /* ---- stateless: the ACK for a 2xx, and responses no transaction wants */
 
-void pl__preq_stateless_ack(pl_preq *r)
-{
-    pl_preq_forward(r);
-}
-
 /* Where a response goes by its (new) top Via (18.2.2, RFC 3581). */
 static bool via_target(const pl_via *v, pl_target *t)
 {
-    memset(t, 0, sizeof(*t));
-    if (!pl_transport_from_str(v->transport, &t->transport))
-        return false;
-    pl_uri u = {.scheme = PL_URI_SIP, .host = v->received.len ? v->received : v->host};
-    u.host_type = u.host.len && u.host.p[0] == '[' ? PL_HOST_IPV6 : PL_HOST_IPV4;
-    if (v->has_received && v->received.len && v->received.p[0] != '[' &&
-        memchr(v->received.p, ':', v->received.len))
-        u.host_type = PL_HOST_IPV6; /* received=::1 without brackets */
-    char host[64];
-    pl_str h = u.host;
-    if (h.len && h.p[0] == '[') {
-        h.p++;
-        h.len -= 2;
-    }
-    if (h.len == 0 || h.len >= sizeof(host))
-        return false;
-    memcpy(host, h.p, h.len);
-    host[h.len] = '\0';
+    pl_str host = v->received.len ? v->received : v->host;
     uint32_t port = v->port ? v->port : 5060;
     if (v->has_rport && v->rport_value.len)
         pl_str_to_u32(v->rport_value, 65535, &port);
-    if (u.host_type == PL_HOST_IPV6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&t->addr;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            return false;
-        t->len = sizeof(*a);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&t->addr;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return false;
-        t->len = sizeof(*a);
-    }
-    return true;
+    /* "udp:host:port", IPv6 in brackets (received=::1 comes without). */
+    bool bare6 = host.len && host.p[0] != '[' && memchr(host.p, ':', host.len);
+    char text[128];
+    int n = snprintf(text, sizeof(text), "%.*s:%s%.*s%s:%u", (int)v->transport.len, v->transport.p,
+                     bare6 ? "[" : "", (int)host.len, host.p, bare6 ? "]" : "", (unsigned)port);
+    return n > 0 && (size_t)n < sizeof(text) && pl_target_parse(t, text) == PL_OK;
 }
 
 int pl__proxy_send_response_stateless(pl_proxy *p, const pl_msg *resp)

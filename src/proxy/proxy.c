@@ -93,6 +93,21 @@ int pl__msg_clone(pl_msg *out, const pl_msg *m, pl_arena *arena)
     return PL_OK;
 }
 
+char *pl__proxy_keep(pl_msg *dst, pl_arena *arena, const pl_msg *m, size_t spare)
+{
+    size_t n = pl_msg_print_len(m);
+    size_t at = (n + 15) & ~(size_t)15;
+    size_t views = pl_msg_copy_views_size(m) + spare;
+    char *block = malloc(at + views);
+    pl_arena_init(arena, block ? block + at : NULL, block ? views : 0, 0);
+    if (!block || pl_msg_copy(dst, m, block, n, arena) != PL_OK) {
+        pl_arena_free(arena);
+        free(block);
+        return NULL;
+    }
+    return block;
+}
+
 int pl__proxy_content_length(pl_msg *m, const pl_target *dst)
 {
     if (m->has_content_length || !pl_transport_reliable(dst->transport))
@@ -137,16 +152,9 @@ static pl_preq *preq_new(pl_proxy *p, pl_txn *st, const pl_msg *req, const pl_ta
     pl_preq *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    /* One block: the bytes, then the views with room for a few edits (more
-     * go to arena chunks). */
-    size_t n = pl_msg_print_len(req);
-    size_t at = (n + 15) & ~(size_t)15;
-    size_t views = pl_msg_copy_views_size(req) + 512;
-    r->buf = malloc(at + views);
-    pl_arena_init(&r->arena, r->buf ? r->buf + at : NULL, r->buf ? views : 0, 0);
-    if (!r->buf || pl_msg_copy(&r->msg, req, r->buf, n, &r->arena) != PL_OK) {
-        pl_arena_free(&r->arena);
-        free(r->buf);
+    /* Room for a few edits by the router in the block (more go to chunks). */
+    r->buf = pl__proxy_keep(&r->msg, &r->arena, req, 512);
+    if (!r->buf) {
         free(r);
         return NULL;
     }

@@ -101,6 +101,10 @@ typedef struct dns_wait {
     struct branch *b; /* NULL: nobody waits any more */
 } dns_wait;
 
+/* A copy of m that outlives it, in one malloc'd block (returned; NULL when
+ * out of memory): its bytes, then its views in arena, spare bytes more. */
+char *pl__proxy_keep(pl_msg *dst, pl_arena *arena, const pl_msg *m, size_t spare);
+
 /* RFC 3261 16.6 step 9 / 18.3: a message bound for a stream needs a
  * Content-Length; add one (the body's length) when it has none. */
 int pl__proxy_content_length(pl_msg *m, const pl_target *dst);
@@ -134,7 +138,6 @@ pl_str pl__proxy_hostport(const pl_proxy *p, const pl_proxy_local *l);
 
 /* forward.c */
 int pl__preq_start_group(pl_preq *r);
-void pl__preq_stateless_ack(pl_preq *r);
 int pl__branch_cancel(branch *b);
 void pl__proxy_forward_stray_response(pl_proxy *p, const pl_msg *resp);
 /* Send a response on by its second Via, with no transaction (its top Via removed here). */

@@ -266,21 +266,6 @@ void pl__preq_check_done(pl_preq *r)
 
 /* ---- a branch's responses */
 
-static void keep_response(branch *b, const pl_msg *resp)
-{
-    size_t n = pl_msg_print_len(resp);
-    size_t at = (n + 15) & ~(size_t)15;
-    size_t views = pl_msg_copy_views_size(resp);
-    b->resp_buf = malloc(at + views);
-    pl_arena_init(&b->resp_arena, b->resp_buf ? b->resp_buf + at : NULL, b->resp_buf ? views : 0,
-                  0);
-    if (!b->resp_buf || pl_msg_copy(&b->resp, resp, b->resp_buf, n, &b->resp_arena) != PL_OK) {
-        pl_arena_free(&b->resp_arena);
-        free(b->resp_buf);
-        b->resp_buf = NULL;
-    }
-}
-
 static void forward_2xx(pl_preq *r, branch *b, const pl_msg *resp)
 {
     bool invite = r->msg.method_id == PL_METHOD_INVITE;
@@ -354,7 +339,7 @@ void pl__branch_response(pl_txn *ct, const pl_msg *resp, bool final, void *arg)
         b->state = BR_DONE;
         b->status = code;
         pl_timer_stop(p->cfg.wheel, &b->timer_c);
-        keep_response(b, &m);
+        b->resp_buf = pl__proxy_keep(&b->resp, &b->resp_arena, &m, 0);
         if (code >= 600 && !r->got_6xx) {
             r->got_6xx = true;
             pl__preq_cancel_pending(r); /* 16.7 step 5 */

@@ -3,57 +3,12 @@
  * validation (RFC 3261 16.3), route preprocessing (16.4), and the question
  * both need answered, "is this URI me?".
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "proxy_int.h"
 
 /* ---- what is ours */
-
-static uint16_t default_port(const pl_uri *u)
-{
-    if (u->scheme == PL_URI_SIPS || pl_str_case_eq_c(u->transport, "tls"))
-        return 5061;
-    return 5060;
-}
-
-/* The URI's host as an address, if it is numeric. */
-static bool uri_addr(const pl_uri *u, struct sockaddr_storage *ss)
-{
-    char host[64];
-    pl_str h = u->host;
-    if (u->host_type == PL_HOST_IPV6 && h.len >= 2) {
-        h.p++;
-        h.len -= 2;
-    }
-    if (h.len == 0 || h.len >= sizeof(host))
-        return false;
-    memcpy(host, h.p, h.len);
-    host[h.len] = '\0';
-    memset(ss, 0, sizeof(*ss));
-    if (u->host_type == PL_HOST_IPV4) {
-        ss->ss_family = AF_INET;
-        return inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1;
-    }
-    if (u->host_type == PL_HOST_IPV6) {
-        ss->ss_family = AF_INET6;
-        return inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1;
-    }
-    return false;
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-                      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-}
 
 /* "host" or "host:port" against the URI's host and port. */
 static bool name_matches(const char *name, const pl_uri *u, uint16_t port)
@@ -73,16 +28,20 @@ static bool name_matches(const char *name, const pl_uri *u, uint16_t port)
 
 bool pl__proxy_uri_local(const pl_proxy *p, const pl_uri *u)
 {
-    if (u->scheme != PL_URI_SIP && u->scheme != PL_URI_SIPS)
-        return false;
-    uint16_t port = u->port ? u->port : default_port(u);
-    struct sockaddr_storage ss;
-    bool numeric = uri_addr(u, &ss);
+    /* The address and port a request for u would go to (RFC 3263's
+     * choice, no lookup): ours when a local has them. */
+    pl_target t;
+    char host[256];
+    uint16_t port;
+    int rc = pl_dns_uri_target(u, PL_TP_COUNT_, &t, host, sizeof(host), &port);
+    if (rc != PL_OK && rc != PL_ENOTFOUND)
+        return false; /* not sip/sips, or a transport we do not have */
     for (size_t i = 0; i < p->cfg.n_locals; i++) {
         const pl_proxy_local *l = &p->cfg.locals[i];
         if (pl_target_port(&l->target) != port)
             continue;
-        if (numeric && same_addr(&ss, &l->target.addr))
+        t.transport = l->target.transport;
+        if (rc == PL_OK && pl_target_eq(&t, &l->target))
             return true;
         if (l->host[0] && name_matches(l->host, u, port))
             return true;
@@ -115,16 +74,14 @@ size_t pl__proxy_local_hostport(const pl_proxy_local *l, char *out, size_t cap)
     int n;
     if (l->host[0]) {
         n = snprintf(out, cap, "%s:%u", l->host, pl_target_port(&l->target));
-    } else {
-        char ip[INET6_ADDRSTRLEN];
-        const struct sockaddr_storage *a = &l->target.addr;
-        bool v6 = a->ss_family == AF_INET6;
-        const void *src = v6 ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr
-                             : (const void *)&((const struct sockaddr_in *)a)->sin_addr;
-        if (!inet_ntop(a->ss_family, src, ip, sizeof(ip)))
-            return 0;
-        n = snprintf(out, cap, v6 ? "[%s]:%u" : "%s:%u", ip, pl_target_port(&l->target));
+        return n > 0 && (size_t)n < cap ? (size_t)n : 0;
     }
+    /* "udp:[::1]:5060" without its "udp:". */
+    char t[96];
+    if (pl_target_print(&l->target, t, sizeof(t)) != PL_OK)
+        return 0;
+    const char *hp = strchr(t, ':') + 1;
+    n = snprintf(out, cap, "%s", hp);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

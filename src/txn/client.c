@@ -212,31 +212,16 @@ void pl_txn_client_abandon(pl_txn *ct)
 static int build_ack(pl_txn *t, const pl_msg *resp)
 {
     const pl_msg *r = &t->rq->msg;
-    size_t need = 64 + r->ruri_raw.len + r->via->raw.len + r->from->raw.len + resp->to->raw.len +
-                  r->call_id.len;
-    for (uint32_t i = 0; i < r->hdr_count; i++)
-        if (r->hdrs[i].id == PL_HDR_ROUTE)
-            need += r->hdrs[i].line.len;
-    char *b = malloc(need + 64);
-    if (!b)
+    size_t cap = resp->to ? pl_msg_hop_request_len(r, PL_STR_LIT("ACK"), resp->to->raw) : 0;
+    char *b = cap ? malloc(cap) : NULL;
+    size_t n;
+    if (!b || pl_msg_print_hop_request(r, PL_STR_LIT("ACK"), resp->to->raw, b, cap, &n) != PL_OK) {
+        free(b);
         return PL_ENOMEM;
-    int n = snprintf(b, need + 64, "ACK %.*s SIP/2.0\r\nVia: %.*s\r\n", (int)r->ruri_raw.len,
-                     r->ruri_raw.p, (int)r->via->raw.len, r->via->raw.p);
-    size_t o = (size_t)n;
-    for (uint32_t i = 0; i < r->hdr_count; i++) {
-        if (r->hdrs[i].id == PL_HDR_ROUTE) {
-            memcpy(b + o, r->hdrs[i].line.p, r->hdrs[i].line.len);
-            o += r->hdrs[i].line.len;
-        }
     }
-    n = snprintf(b + o, need + 64 - o,
-                 "Max-Forwards: 70\r\nFrom: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\n"
-                 "CSeq: %u ACK\r\nContent-Length: 0\r\n\r\n",
-                 (int)r->from->raw.len, r->from->raw.p, (int)resp->to->raw.len, resp->to->raw.p,
-                 (int)r->call_id.len, r->call_id.p, r->cseq.num);
     free(t->out_buf);
     t->out_buf = b;
-    t->out_len = o + (size_t)n;
+    t->out_len = n;
     return PL_OK;
 }
 

@@ -45,14 +45,9 @@ cleanup() {
         kill "$lpid" 2>/dev/null
         wait "$lpid" 2>/dev/null
     fi
-    if [ -n "$kpid" ]; then
-        # The main process stops its children on SIGTERM; whatever is left of
-        # the process group (setsid made kpid its leader) is killed.
-        kill "$kpid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$kpid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$kpid" 2>/dev/null
-        wait "$kpid" 2>/dev/null
-    fi
+    # The main process stops its children on SIGTERM; whatever is left of
+    # the process group (setsid made kpid its leader) is killed.
+    stop_group "$kpid"
     rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -27,10 +27,7 @@ pids=()
 cleanup() {
     set +e
     for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$p" 2>/dev/null
-        wait "$p" 2>/dev/null
+        stop_group "$p"
     done
     rm -rf "$tmp"
 }

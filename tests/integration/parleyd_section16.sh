@@ -62,14 +62,11 @@ p2pid=
 bgpids=()
 cleanup() {
     set +e
-    for pid in "${bgpids[@]}" "$p1pid" "$p2pid"; do
+    for pid in "${bgpids[@]}"; do
         [ -n "$pid" ] && kill "$pid" 2>/dev/null
     done
-    for pid in "$p1pid" "$p2pid"; do
-        [ -n "$pid" ] || continue
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-    done
+    stop_group "$p1pid"
+    stop_group "$p2pid"
     wait 2>/dev/null
     if [ -n "${KEEP_TMP:-}" ]; then echo "files kept in $tmp"; else rm -rf "$tmp"; fi
 }

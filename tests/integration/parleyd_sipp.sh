@@ -49,13 +49,7 @@ cleanup() {
         kill "$upid" 2>/dev/null
         wait "$upid" 2>/dev/null
     fi
-    if [ -n "$ppid" ]; then
-        kill "$ppid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$ppid" 2>/dev/null || break; sleep 0.1; done
-        # Kamailio's children, or a parleyd that ignored SIGTERM.
-        kill -KILL -- "-$ppid" 2>/dev/null
-        wait "$ppid" 2>/dev/null
-    fi
+    stop_group "$ppid" # Kamailio's children, or a parleyd that ignored SIGTERM
     rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -51,3 +51,17 @@ while True:
     finally:
         u.close(); t.close()'
 }
+
+# stop_group PID: SIGTERM to PID, up to 5 s for it to go, then SIGKILL to
+# whatever is left of its process group (a setsid leader's children: a
+# Kamailio's workers), and reap it. For cleanup traps; an empty PID is fine.
+stop_group() {
+    local pid=$1
+    [ -n "$pid" ] || return 0
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
