@@ -3,6 +3,10 @@
 # against Kamailio, in one run: SIPp uac_rr.xml -> proxy -> SIPp uas_rr.xml
 # (tests/sipp/), every call INVITE, 100, 180, 200, ACK, BYE, 200 with the
 # proxy record-routing and the ACK and BYE routed along the route set.
+# --dialog: both proxies also track each call as a dialog with a profile
+# per caller (uac_dlg.xml; bench/proxy/parleyd-dialog.lua and
+# bench/proxy/kamailio-dialog.cfg), and the memory of held dialogs is
+# measured too.
 #
 # CMake copies this file to build/bin/bench-proxy (bench/CMakeLists.txt),
 # with the source and binary folders written in below; `make bench` runs
@@ -22,6 +26,7 @@ usage() {
     cat <<EOF
 usage: bench-proxy [--quick | --long] [--workers N] [--only parleyd|kamailio]
                    [--kamailio-children N] [--cpu-rate R] [--keep]
+                   [--dialog [--hold N] [--hold-rate R] [--callers N]]
 
 SIPp (uac_rr.xml) -> proxy -> SIPp (uas_rr.xml) on 127.0.0.1 over UDP, for
 parleyd and for Kamailio (Debian kamailio, tests/data/kamailio/bench-proxy.cfg:
@@ -37,6 +42,27 @@ then, last, "proxy cps vs kamailio: <X>x" (parleyd's highest rate over
 Kamailio's) and "proxy cpu per call vs kamailio: <X>x" (Kamailio's CPU per
 call over parleyd's).
 
+With --dialog, both proxies track dialogs: parleyd with
+bench/proxy/parleyd-dialog.lua (dialog.create("bye-on-timeout") for each
+initial INVITE, d:set_profile("caller", From user)), Kamailio with
+bench/proxy/kamailio-dialog.cfg (the same plus the dialog module:
+dlg_manage(), set_dlg_profile("caller", "\$fU"), dlg_match_mode 1). The
+caller is tests/sipp/uac_dlg.xml, whose From user cycles over --callers
+names. Before the CPU measurement, on the freshly started proxy:
+  - memory: N/2 calls set up at --hold-rate and held (a pause before the
+    BYE), then N/2 more the same way; the growth of the proxy's resident
+    memory between the two, each taken once the calls' transactions are
+    gone, divided by N/2, is its memory per held dialog (with N held at
+    the end). Resident memory is the sum of PSS (/proc/PID/smaps_rollup)
+    over every process of the proxy: Kamailio's processes share its
+    memory pool, which PSS counts once; parleyd is one process. Kamailio's
+    shared pool growth is shown too (kamcmd core.shmmem). The proxy's own
+    dialog counters must show the N dialogs, and zero (dialogs and the
+    caller profile) after the BYEs.
+It ends with "dialog cps vs kamailio", "dialog cpu per call vs kamailio"
+and "dialog memory vs kamailio: <X>x" (Kamailio's bytes per held dialog
+over parleyd's).
+
   --quick                short steps and windows: a smoke run (about 1 min)
   --long                 long steps and windows (about 10 min)
   --workers N            parleyd's worker threads (default 1)
@@ -44,12 +70,17 @@ call over parleyd's).
   --cpu-rate R           the fixed rate of the CPU measurement (default 1000)
   --only NAME            measure one proxy only (no ratios)
   --keep                 keep the work folder (logs, SIPp statistics)
+  --dialog               dialog mode (above; about 12 min, --quick about 5)
+  --hold N               dialog mode: calls held for the memory measurement
+                         (default 20000; 5000 with --quick)
+  --hold-rate R          dialog mode: the rate they are set up at (default 1000)
+  --callers N            dialog mode: distinct From users (default 1000)
   -h, --help             this text
 
 Environment: PARLEY_SRC (source tree, default $SRC_DEFAULT),
 PARLEY_BIN (programs, default $BIN_DEFAULT).
 Exit status: 0; 1 for a usage error; 2 when a proxy failed (not built, did
-not start, failed calls at the fixed rate).
+not start, failed calls at the fixed rate or, with --dialog, while held).
 EOF
 }
 
@@ -59,8 +90,16 @@ kchildren=1
 cpu_rate=1000
 only=
 keep=0
+dialog=0
+hold=
+hold_rate=1000
+callers=1000
 while [ $# -gt 0 ]; do
     case "$1" in
+    --dialog) dialog=1 ;;
+    --hold) hold=${2:?--hold needs a number}; shift ;;
+    --hold-rate) hold_rate=${2:?--hold-rate needs a number}; shift ;;
+    --callers) callers=${2:?--callers needs a number}; shift ;;
     --quick) mode=quick ;;
     --long) mode=long ;;
     --workers) workers=${2:?--workers needs a number}; shift ;;
@@ -73,7 +112,8 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-for n in "$workers" "$kchildren" "$cpu_rate"; do
+[ -n "$hold" ] || { [ "$mode" = quick ] && hold=5000 || hold=20000; }
+for n in "$workers" "$kchildren" "$cpu_rate" "$hold" "$hold_rate" "$callers"; do
     [ "$n" -ge 1 ] 2>/dev/null || { echo "bench-proxy: '$n' is not a positive number" >&2; exit 1; }
 done
 case "$only" in "" | parleyd | kamailio) ;; *) echo "bench-proxy: --only parleyd or kamailio" >&2; exit 1 ;; esac
@@ -97,13 +137,34 @@ HZ=$(getconf CLK_TCK)
 ncores=$(nproc)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-proxy.XXXXXX")
+
+# What the caller runs, and each proxy's script or configuration.
+UAC_XML=$SC/uac_rr.xml
+UAC_EXTRA=()
+PARLEYD_SCRIPT=$SRC/etc/parley.lua
+KAMAILIO_CFG=$SRC/tests/data/kamailio/bench-proxy.cfg
+bench=proxy
+if [ "$dialog" = 1 ]; then
+    bench=dialog
+    UAC_XML=$SC/uac_dlg.xml
+    PARLEYD_SCRIPT=$SRC/bench/proxy/parleyd-dialog.lua
+    KAMAILIO_CFG=$SRC/bench/proxy/kamailio-dialog.cfg
+    # The callers' names, one per call in turn (SIPp's -inf).
+    awk -v n="$callers" 'BEGIN { print "SEQUENTIAL"; for (i = 0; i < n; i++) printf "caller%05d;\n", i }' \
+        >"$work/callers.csv"
+    UAC_EXTRA=(-inf "$work/callers.csv")
+fi
 proxy_pid=
 uas_pid=
-uac_pid=
+# The callers running (start_uac), by name: the subshell that waits for
+# SIPp, the time it started, its calls.
+declare -A uac_pids uac_t0s uac_ns
 cleanup() {
     set +e
-    [ -n "$uac_pid" ] && kill "$uac_pid" 2>/dev/null
-    [ -f "$work/uac.pid" ] && kill "$(cat "$work/uac.pid")" 2>/dev/null
+    for f in "$work"/*.uacpid; do
+        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    done
+    for f in "${uac_pids[@]}"; do kill "$f" 2>/dev/null; done
     [ -n "$uas_pid" ] && kill "$uas_pid" 2>/dev/null
     stop_proxy
     if [ "$keep" = 1 ]; then echo "bench-proxy: work folder kept: $work" >&2; else rm -rf "$work"; fi
@@ -180,7 +241,11 @@ start_parleyd() {
         say "parleyd: $BIN/parleyd is not built (make; it comes with the proxy of issue 5)"
         return 1
     fi
-    setsid "$BIN/parleyd" --listen "udp:127.0.0.1:$proxy_port" --script "$SRC/etc/parley.lua" \
+    if [ "$dialog" = 1 ] && ! "$BIN/parleyd" --check --script "$PARLEYD_SCRIPT" >"$work/parleyd-check.log" 2>&1; then
+        say "parleyd: $PARLEYD_SCRIPT does not load (no dialog tracking in this build?): $(tail -3 "$work/parleyd-check.log")"
+        return 1
+    fi
+    setsid "$BIN/parleyd" --listen "udp:127.0.0.1:$proxy_port" --script "$PARLEYD_SCRIPT" \
         --workers "$workers" --log-level error >"$work/parleyd.log" 2>&1 &
     proxy_pid=$!
 }
@@ -195,7 +260,11 @@ start_kamailio() {
     # used: tm keeps each call's transactions about 5 s after they end
     # (about 28 KB a call), and with 1 GB new transactions failed from 8,000
     # calls a second on; children from --kamailio-children.
-    setsid "$KAMAILIO" -f "$SRC/tests/data/kamailio/bench-proxy.cfg" -DD -E -x tlsf \
+    # The dialog configuration takes the path of its control socket
+    # (kamcmd reads the dialog counters and the memory pool through it).
+    local defs=()
+    [ "$dialog" = 1 ] && defs=(-A "CTL_SOCK=\"unix:$work/kamailio/ctl\"")
+    setsid "$KAMAILIO" -f "$KAMAILIO_CFG" -DD -E -x tlsf "${defs[@]}" \
         -L "$modules" -w "$work/kamailio" -Y "$work/kamailio" -P "$work/kamailio/kamailio.pid" \
         -m 4096 -M 16 -n "$kchildren" -l "udp:127.0.0.1:$proxy_port" >"$work/kamailio.log" 2>&1 &
     proxy_pid=$!
@@ -266,26 +335,28 @@ stop_uas() {
     uas_pid=
 }
 
-# run_uac NAME RATE CALLS: the caller, to uas_port through the proxy, until
-# CALLS calls are done (or a time limit: the calls left are failures).
-# Sets calls_ok, calls_failed, wall_ms (first call to exit), uac_ticks (its
-# CPU, from the shell's `times` after waiting for it).
-run_uac() {
-    local name=$1 rate=$2 n=$3 limit t0 t1
-    # Calls still open 10 s after the last one started have failed. SIPp
-    # does not always honour its -timeout when overloaded: timeout(1) is
-    # the outer bound.
-    limit=$((n / rate + 10))
-    rm -f "$work/uac.pid"
-    t0=$(now_ms)
+# start_uac NAME RATE CALLS [HOLD_MS [PORT]]: a caller, in the
+# background, to uas_port through the proxy, from PORT (default uac_port),
+# until CALLS calls are done (or a time limit: the calls left are
+# failures); each call is held HOLD_MS (default 0) between ACK and BYE.
+# finish_uac NAME waits for it.
+start_uac() {
+    local name=$1 rate=$2 n=$3 hold_ms=${4:-0} port=${5:-$uac_port} limit
+    # Calls still open 10 s after the last one should have ended have
+    # failed. SIPp does not always honour its -timeout when overloaded:
+    # timeout(1) is the outer bound.
+    limit=$((n / rate + 10 + hold_ms / 1000))
+    uac_ns[$name]=$n
+    uac_t0s[$name]=$(now_ms)
     (
         cd "$work"
         timeout -k 5 $((limit + 10)) "$SIPP" "127.0.0.1:$uas_port" -rsa "127.0.0.1:$proxy_port" \
-            -sf "$SC/uac_rr.xml" -i 127.0.0.1 -p "$uac_port" -r "$rate" -m "$n" -nostdin \
-            -timeout "$limit" "${SIPP_TUNING[@]}" -trace_stat -stf "$work/$name.csv" -fd 1 \
+            -sf "$UAC_XML" "${UAC_EXTRA[@]}" -i 127.0.0.1 -p "$port" -r "$rate" -m "$n" \
+            -d "$hold_ms" -nostdin -timeout "$limit" "${SIPP_TUNING[@]}" \
+            -trace_stat -stf "$work/$name.csv" -fd 1 \
             -trace_err -error_file "$work/$name.errors" \
             >"$work/$name.out" 2>&1 &
-        echo $! >"$work/uac.pid"
+        echo $! >"$work/$name.uacpid"
         st=0
         wait $! || st=$?
         # Line 2 of `times`: the CPU of this subshell's children, SIPp
@@ -294,18 +365,39 @@ run_uac() {
         times >"$work/$name.times"
         exit $st
     ) &
-    uac_pid=$!
-    wait "$uac_pid" || true
-    uac_pid=
-    rm -f "$work/uac.pid"
-    t1=$(now_ms)
-    wall_ms=$((t1 - t0))
+    uac_pids[$name]=$!
+}
+
+# finish_uac NAME: wait for that caller. Sets calls_ok, calls_failed,
+# wall_ms (start to exit), uac_ticks (its CPU, from the shell's `times`
+# after waiting for it).
+finish_uac() {
+    local name=$1
+    wait "${uac_pids[$name]}" || true
+    unset "uac_pids[$name]"
+    rm -f "$work/$name.uacpid"
+    wall_ms=$(($(now_ms) - uac_t0s[$name]))
     calls_ok=$(stat_col "$work/$name.csv" 'SuccessfulCall(C)')
-    calls_failed=$((n - calls_ok))
+    calls_failed=$((uac_ns[$name] - calls_ok))
     # "0m1.230s 0m0.450s" -> ticks.
     uac_ticks=$(awk -v hz="$HZ" 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%d\n", t * hz + 0.5 }' "$work/$name.times" 2>/dev/null || echo 0)
     [ -n "$uac_ticks" ] || uac_ticks=0
     return 0
+}
+
+# stop_uac NAME: end that caller now (its calls are lost).
+stop_uac() {
+    [ -n "${uac_pids[$1]:-}" ] || return 0
+    [ -f "$work/$1.uacpid" ] && kill "$(cat "$work/$1.uacpid")" 2>/dev/null
+    wait "${uac_pids[$1]}" 2>/dev/null || true
+    unset "uac_pids[$1]"
+    rm -f "$work/$1.uacpid"
+}
+
+# run_uac NAME RATE CALLS: start_uac and finish_uac, calls not held.
+run_uac() {
+    start_uac "$1" "$2" "$3"
+    finish_uac "$1"
 }
 
 # Microseconds per call, one decimal: us TICKS CALLS
@@ -313,12 +405,202 @@ us() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", t 
 # Percent of a core: pct TICKS WALL_MS
 pct() { awk -v t="$1" -v hz="$HZ" -v w="$2" 'BEGIN { if (w > 0) printf "%.0f", t * 1e5 / hz / w; else print 0 }'; }
 
+# ---------------------------------------------------------------- dialogs
+
+KAMCMD=$(command -v kamcmd || echo /usr/sbin/kamcmd)
+kamcmd_() { "$KAMCMD" -s "unix:$work/kamailio/ctl" "$@" 2>/dev/null; }
+
+# Resident memory of the proxy in kB: the sum of PSS (proportional set
+# size, /proc/PID/smaps_rollup) over every process of its session. A page
+# shared by n processes counts 1/n in each, so Kamailio's shared memory
+# pool, mapped by all its processes, counts once; parleyd is one process
+# (its PSS is its RSS less its share of the shared libraries).
+session_pss() {
+    local p v sum=0
+    for p in $(pgrep -s "$SID" || true); do
+        v=$(awk '/^Pss:/ { print $2; exit }' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+# Bytes in use in Kamailio's shared memory pool (real_used), 0 otherwise.
+kam_shm() {
+    [ "$1" = kamailio ] || { echo 0; return; }
+    kamcmd_ core.shmmem | awk '/real_used:/ { print $2 }' | grep . || echo 0
+}
+
+# dlg_counts NAME: the proxy's own dialog counters. Sets dc_live (dialogs
+# in memory, any state), dc_active (confirmed) and dc_profile (members of
+# the caller profile, every value), each "?" when the proxy cannot tell.
+# Kamailio: kamcmd dlg.stats_active and dlg.profile_get_size. parleyd: the
+# stats line it writes to its log on SIGUSR1 ("stats: dialogs live=N
+# active=N ... profiles caller=N"), when the build has it (a parleyd
+# without it would die of the signal).
+dlg_counts() {
+    local out before line
+    dc_live='?' dc_active='?' dc_profile='?'
+    case $1 in
+    kamailio)
+        out=$(kamcmd_ dlg.stats_active) || return 0
+        dc_live=$(awk '/all:/ { print $2 }' <<<"$out")
+        dc_active=$(awk '/ongoing:/ { print $2 }' <<<"$out")
+        dc_profile=$(kamcmd_ dlg.profile_get_size caller | tr -dc 0-9)
+        ;;
+    parleyd)
+        grep -aq 'stats: dialogs' "$BIN/parleyd" || return 0
+        before=$(grep -c 'stats: dialogs' "$work/parleyd.log" || true)
+        kill -USR1 "$proxy_pid" 2>/dev/null || return 0
+        for _ in $(seq 50); do
+            [ "$(grep -c 'stats: dialogs' "$work/parleyd.log" || true)" -gt "$before" ] && break
+            sleep 0.1
+        done
+        line=$(grep 'stats: dialogs' "$work/parleyd.log" | tail -1)
+        dc_live=$(sed -n 's/.* live=\([0-9]*\).*/\1/p' <<<"$line")
+        dc_active=$(sed -n 's/.* active=\([0-9]*\).*/\1/p' <<<"$line")
+        dc_profile=$(sed -n 's/.*profiles.* caller=\([0-9]*\).*/\1/p' <<<"$line")
+        ;;
+    esac
+    dc_live=${dc_live:-?} dc_active=${dc_active:-?} dc_profile=${dc_profile:-?}
+}
+
+# wait_txns NAME: until the transactions of the calls so far are gone, so
+# that their memory is not counted as the dialogs'. Kamailio's tm keeps a
+# finished transaction about 5 s: poll its count (kamcmd tm.stats, bounded
+# 60 s). parleyd keeps an answered INVITE's transactions 64*T1 = 32 s
+# (RFC 6026 Timers L and M) and has no counter to read: wait 34 s.
+wait_txns() {
+    local n
+    if [ "$1" = kamailio ]; then
+        for _ in $(seq 120); do
+            n=$(kamcmd_ tm.stats | awk '/current:/ { print $2 }')
+            [ "${n:-1}" = 0 ] && return 0
+            sleep 0.5
+        done
+        say "kamailio: transactions still open after 60 s: $n"
+    else
+        sleep 34
+    fi
+}
+
+# wait_held NAME UAC WANT: until the proxy counts WANT dialogs confirmed
+# (bounded: twice the set-up time of caller UAC's calls plus 10 s), with a
+# progress line every 5 s; without counters, until SIPp UAC has every
+# call open and their set-up time has passed, plus 3 s. Returns 1 on
+# time-out (res_note says why).
+wait_held() {
+    local name=$1 uac=$2 want=$3 setup_ms t_end next open elapsed
+    setup_ms=$((uac_ns[$uac] * 1000 / hold_rate))
+    t_end=$((uac_t0s[$uac] + setup_ms * 2 + 10000))
+    next=$(($(now_ms) + 5000))
+    while :; do
+        sleep 1
+        dlg_counts "$name"
+        open=$(stat_col "$work/$uac.csv" 'CurrentCall')
+        elapsed=$(($(now_ms) - uac_t0s[$uac]))
+        [ "$dc_active" = "$want" ] && return 0
+        [ "$dc_active" = '?' ] && [ "$open" = "${uac_ns[$uac]}" ] && [ "$elapsed" -ge $((setup_ms + 3000)) ] && return 0
+        if [ "$(now_ms)" -ge "$t_end" ]; then
+            res_note="only $dc_active of $want dialogs confirmed (SIPp: $open calls open) after $((elapsed / 1000)) s"
+            say "$name: $res_note"
+            return 1
+        fi
+        if [ "$(now_ms)" -ge "$next" ]; then
+            say "$name: memory: dialogs $dc_live (confirmed $dc_active of $want), SIPp $open calls open"
+            next=$((next + 5000))
+        fi
+    done
+}
+
+# measure_memory NAME: on a proxy that has done the check calls only, the
+# memory per held dialog: hold N/2 calls, and once their transactions are
+# gone take the proxy's resident memory; hold N/2 more the same way and
+# take it again; the growth over the second half, per dialog. Both halves
+# are set up at the same rate, so the memory the first half's
+# transactions took and gave back (which the allocator reuses and the
+# kernel still counts as resident) is the same that the second half's
+# take again: the growth is what the second N/2 dialogs hold. Sets
+# res_mem (bytes per held dialog) and res_mem_line (the details);
+# returns 1 when calls failed or could not be held long enough.
+measure_memory() {
+    local name=$1 half linger setup_s hold_a hold_b cold mid full after shm0 shm1 uac_port2 ta tb now failed=0
+    half=$((hold / 2))
+    uac_port2=$(free_port "$proxy_port" "$uas_port" "$uac_port")
+    # The hold of each half: its set-up with half as much time again to
+    # spare, the wait for the transactions (wait_txns: about 8 s for
+    # Kamailio, 34 for parleyd), 20 s for the rest; the first half waits
+    # for the second too.
+    setup_s=$(((half + hold_rate - 1) / hold_rate))
+    linger=$([ "$name" = kamailio ] && echo 8 || echo 34)
+    hold_b=$(((setup_s * 3 / 2 + linger + 20) * 1000))
+    hold_a=$((hold_b + (setup_s * 3 / 2 + linger) * 1000))
+    wait_idle
+    cold=$(session_pss)
+    say "$name: memory: PSS $((cold / 1024)) MB over $(pgrep -s "$SID" | wc -l) processes after the check; first half: $half calls at $hold_rate/s, held $((hold_a / 1000)) s"
+    start_uac "holdA_$name" "$hold_rate" "$half" "$hold_a"
+    wait_held "$name" "holdA_$name" "$half" || { stop_uac "holdA_$name"; return 1; }
+    say "$name: memory: $half calls held; waiting for their transactions to end"
+    wait_txns "$name"
+    mid=$(session_pss)
+    shm0=$(kam_shm "$name")
+    say "$name: memory: PSS $((mid / 1024)) MB with $half held; second half: $half calls at $hold_rate/s, held $((hold_b / 1000)) s"
+    start_uac "holdB_$name" "$hold_rate" "$half" "$hold_b" "$uac_port2"
+    if ! wait_held "$name" "holdB_$name" $((half * 2)); then
+        stop_uac "holdB_$name"
+        stop_uac "holdA_$name"
+        return 1
+    fi
+    say "$name: memory: $((half * 2)) calls held (dialogs $dc_live, caller profile $dc_profile); waiting for their transactions to end"
+    wait_txns "$name"
+    full=$(session_pss)
+    shm1=$(kam_shm "$name")
+    dlg_counts "$name"
+    ta=${uac_t0s[holdA_$name]} tb=${uac_t0s[holdB_$name]} now=$(now_ms)
+    if [ $((now - ta)) -ge "$hold_a" ] || [ $((now - tb)) -ge "$hold_b" ] ||
+        { [ "$dc_active" != '?' ] && [ "$dc_active" != $((half * 2)) ]; }; then
+        res_note="the $((half * 2)) calls were not all held when measured (confirmed dialogs: $dc_active)"
+        say "$name: $res_note"
+        stop_uac "holdB_$name"
+        stop_uac "holdA_$name"
+        return 1
+    fi
+    res_mem=$(((full - mid) * 1024 / half))
+    res_mem_line="PSS $((cold / 1024)) MB after the check, $((mid / 1024)) MB with $half calls held, $((full / 1024)) MB with $((half * 2)): $res_mem bytes per dialog over the second half ($(((full - cold) * 1024 / (half * 2))) over all, transactions' peak included)"
+    [ "$name" = kamailio ] && res_mem_line="$res_mem_line; shared pool (real_used) $(((shm1 - shm0) / half)) bytes per dialog"
+    say "$name: memory: $res_mem_line"
+    say "$name: memory: releasing the held calls (BYE)"
+    finish_uac "holdA_$name"
+    failed=$calls_failed
+    finish_uac "holdB_$name"
+    failed=$((failed + calls_failed))
+    if [ "$failed" != 0 ]; then
+        res_note="$failed of the $((half * 2)) held calls failed"
+        say "$name: $res_note"
+        return 1
+    fi
+    # Every dialog gone, and the profile empty (bounded, 30 s).
+    for _ in $(seq 30); do
+        dlg_counts "$name"
+        [ "$dc_live" = 0 ] && [ "$dc_profile" = 0 ] && break
+        [ "$dc_live" = '?' ] && break
+        sleep 1
+    done
+    after=$(session_pss)
+    res_mem_line="$res_mem_line; after the BYEs: dialogs $dc_live, caller profile $dc_profile, PSS $((after / 1024)) MB"
+    if [ "$dc_live" != '?' ] && { [ "$dc_live" != 0 ] || [ "$dc_profile" != 0 ]; }; then
+        res_mem_line="$res_mem_line (NOT BACK TO ZERO)"
+    fi
+    say "$name: memory: after the BYEs: dialogs $dc_live, caller profile $dc_profile, PSS $((after / 1024)) MB"
+    return 0
+}
+
 # ---------------------------------------------------------------- one proxy
 
-# measure NAME: sets res_cpu, res_sipp_cpu, res_rate, res_note, res_ok.
+# measure NAME: sets res_cpu, res_sipp_cpu, res_rate, res_note, res_ok, and
+# with --dialog res_mem and res_mem_line.
 measure() {
     local name=$1 err a b u0 u1 d0 drops rate lo hi steps ok_step proxy_pct sipp_pct uas_pct achieved note
-    res_ok=0 res_cpu=n/a res_sipp_cpu=n/a res_rate=n/a res_note="" res_sipp_pct=n/a
+    res_ok=0 res_cpu=n/a res_sipp_cpu=n/a res_rate=n/a res_note="" res_sipp_pct=n/a res_mem=n/a res_mem_line=""
     proxy_port=$(free_port)
     uas_port=$(free_port "$proxy_port")
     uac_port=$(free_port "$proxy_port" "$uas_port")
@@ -343,6 +625,14 @@ measure() {
     fi
     if [ "$calls_failed" != 0 ] || [ "$(stat_col "$work/uas_$name.csv" 'FailedCall(C)')" != 0 ]; then
         say "$name: the check calls failed: caller $calls_ok of 20 passed, callee failed $(stat_col "$work/uas_$name.csv" 'FailedCall(C)'); see $work (--keep)"
+        keep=1
+        stop_uas
+        stop_proxy
+        return 0
+    fi
+
+    # Memory per held dialog, on the proxy as fresh as it can be.
+    if [ "$dialog" = 1 ] && ! measure_memory "$name"; then
         keep=1
         stop_uas
         stop_proxy
@@ -444,10 +734,12 @@ measure() {
 
 # ---------------------------------------------------------------- main
 
-say "SIPp $("$SIPP" -v 2>/dev/null | sed -n 's/.*SIPp \(v[^ -]*\).*/\1/p' | head -1), $("$KAMAILIO" -v 2>/dev/null | head -1), $(nproc) cores; mode $mode; work folder $work"
+what="mode $mode"
+[ "$dialog" = 1 ] && what="$what, dialogs ($hold held at $hold_rate/s, $callers callers)"
+say "SIPp $("$SIPP" -v 2>/dev/null | sed -n 's/.*SIPp \(v[^ -]*\).*/\1/p' | head -1), $("$KAMAILIO" -v 2>/dev/null | head -1), $(nproc) cores; $what; work folder $work"
 names=(parleyd kamailio)
 [ -n "$only" ] && names=("$only")
-declare -A r_cpu r_rate r_sipp_cpu r_sipp_pct r_note r_ok
+declare -A r_cpu r_rate r_sipp_cpu r_sipp_pct r_note r_ok r_mem r_mem_line
 for n in "${names[@]}"; do
     measure "$n"
     r_cpu[$n]=$res_cpu
@@ -456,28 +748,45 @@ for n in "${names[@]}"; do
     r_sipp_pct[$n]=$res_sipp_pct
     r_note[$n]=$res_note
     r_ok[$n]=$res_ok
+    r_mem[$n]=$res_mem
+    r_mem_line[$n]=$res_mem_line
 done
 
 echo
-echo "bench-proxy: SIPp uac_rr.xml -> proxy -> uas_rr.xml, UDP 127.0.0.1 ($mode run, $(date '+%Y-%m-%d %H:%M'))"
-printf '%-10s %20s %20s %16s %22s\n' proxy "cpu/call @${cpu_rate}/s" "max calls/s <0.1%" "sipp cpu/call" "sipp cores @max (c+s)"
+if [ "$dialog" = 1 ]; then
+    echo "bench-proxy --dialog: SIPp uac_dlg.xml -> proxy tracking dialogs (profile \"caller\" by From user) -> uas_rr.xml, UDP 127.0.0.1 ($mode run, $(date '+%Y-%m-%d %H:%M'))"
+    echo "memory: the sum of PSS (/proc/PID/smaps_rollup) over every process of the proxy; bytes/dialog: its growth from $((hold / 2)) to $hold calls held, per dialog"
+    printf '%-10s %20s %20s %16s %22s %16s\n' proxy "cpu/call @${cpu_rate}/s" "max calls/s <0.1%" "sipp cpu/call" "sipp cores @max (c+s)" "bytes/dialog"
+else
+    echo "bench-proxy: SIPp uac_rr.xml -> proxy -> uas_rr.xml, UDP 127.0.0.1 ($mode run, $(date '+%Y-%m-%d %H:%M'))"
+    printf '%-10s %20s %20s %16s %22s\n' proxy "cpu/call @${cpu_rate}/s" "max calls/s <0.1%" "sipp cpu/call" "sipp cores @max (c+s)"
+fi
 status=0
 for n in "${names[@]}"; do
     if [ "${r_ok[$n]}" = 1 ]; then
-        printf '%-10s %17s us %20s %13s us %22s\n' "$n" "${r_cpu[$n]}" "${r_rate[$n]}" "${r_sipp_cpu[$n]}" "${r_sipp_pct[$n]}"
+        if [ "$dialog" = 1 ]; then
+            printf '%-10s %17s us %20s %13s us %22s %16s\n' "$n" "${r_cpu[$n]}" "${r_rate[$n]}" "${r_sipp_cpu[$n]}" "${r_sipp_pct[$n]}" "${r_mem[$n]}"
+            echo "  $n: memory: ${r_mem_line[$n]}"
+        else
+            printf '%-10s %17s us %20s %13s us %22s\n' "$n" "${r_cpu[$n]}" "${r_rate[$n]}" "${r_sipp_cpu[$n]}" "${r_sipp_pct[$n]}"
+        fi
         [ -z "${r_note[$n]}" ] || echo "  $n: ${r_note[$n]}"
     else
         printf '%-10s %s\n' "$n" "FAILED${r_note[$n]:+: ${r_note[$n]}} (see the lines above)"
         status=2
     fi
 done
+# ratio A B: A / B with two decimals and an x, or n/a.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a") printf "%.2fx", a / b; else print "n/a" }'; }
 if [ ${#names[@]} = 2 ]; then
     if [ "${r_ok[parleyd]}" = 1 ] && [ "${r_ok[kamailio]}" = 1 ]; then
-        echo "proxy cps vs kamailio: $(awk -v a="${r_rate[parleyd]}" -v b="${r_rate[kamailio]}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')"
-        echo "proxy cpu per call vs kamailio: $(awk -v a="${r_cpu[kamailio]}" -v b="${r_cpu[parleyd]}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')"
+        echo "$bench cps vs kamailio: $(ratio "${r_rate[parleyd]}" "${r_rate[kamailio]}")"
+        echo "$bench cpu per call vs kamailio: $(ratio "${r_cpu[kamailio]}" "${r_cpu[parleyd]}")"
+        [ "$dialog" = 1 ] && echo "dialog memory vs kamailio: $(ratio "${r_mem[kamailio]}" "${r_mem[parleyd]}")"
     else
-        echo "proxy cps vs kamailio: n/a (a proxy failed)"
-        echo "proxy cpu per call vs kamailio: n/a (a proxy failed)"
+        echo "$bench cps vs kamailio: n/a (a proxy failed)"
+        echo "$bench cpu per call vs kamailio: n/a (a proxy failed)"
+        [ "$dialog" = 1 ] && echo "dialog memory vs kamailio: n/a (a proxy failed)"
     fi
 fi
 exit $status
