@@ -237,6 +237,8 @@ void pl_proxy_transport_error(pl_proxy *p, const pl_target *dst);
 
 /* Observe events in mask with cb; returns PL_OK or PL_ENOMEM. */
 int pl_proxy_observe(pl_proxy *p, uint32_t mask, pl_proxy_event_cb cb, void *arg);
+/* Stop observing (every registration of cb with arg); not from inside an event. */
+void pl_proxy_unobserve(pl_proxy *p, pl_proxy_event_cb cb, void *arg);
 /* A context slot for an observer's data on each request (0..PL_PROXY_CTX_SLOTS-1), or PL_ELIMIT. */
 int pl_proxy_ctx_slot(pl_proxy *p);
 

@@ -75,6 +75,15 @@ int pl_proxy_observe(pl_proxy *p, uint32_t mask, pl_proxy_event_cb cb, void *arg
     return PL_OK;
 }
 
+void pl_proxy_unobserve(pl_proxy *p, pl_proxy_event_cb cb, void *arg)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < p->nobs; i++)
+        if (p->obs[i].cb != cb || p->obs[i].arg != arg)
+            p->obs[k++] = p->obs[i];
+    p->nobs = k;
+}
+
 int pl_proxy_ctx_slot(pl_proxy *p)
 {
     if (p->nslots == PL_PROXY_CTX_SLOTS)
