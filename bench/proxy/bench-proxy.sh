@@ -144,8 +144,12 @@ UAC_EXTRA=()
 PARLEYD_SCRIPT=$SRC/etc/parley.lua
 KAMAILIO_CFG=$SRC/tests/data/kamailio/bench-proxy.cfg
 bench=proxy
+parleyd_log_level=error
 if [ "$dialog" = 1 ]; then
     bench=dialog
+    # parleyd logs its dialog counters (SIGUSR1) at level info; it logs
+    # nothing per call at that level.
+    parleyd_log_level=info
     UAC_XML=$SC/uac_dlg.xml
     PARLEYD_SCRIPT=$SRC/bench/proxy/parleyd-dialog.lua
     KAMAILIO_CFG=$SRC/bench/proxy/kamailio-dialog.cfg
@@ -246,7 +250,7 @@ start_parleyd() {
         return 1
     fi
     setsid "$BIN/parleyd" --listen "udp:127.0.0.1:$proxy_port" --script "$PARLEYD_SCRIPT" \
-        --workers "$workers" --log-level error >"$work/parleyd.log" 2>&1 &
+        --workers "$workers" --log-level "$parleyd_log_level" >"$work/parleyd.log" 2>&1 &
     proxy_pid=$!
 }
 

@@ -17,7 +17,12 @@
 -- and no pings: Kamailio's dialog module cannot ping more often than
 -- every 30 seconds and the benchmark holds calls for less.
 
-dialog.define_profile("caller", true)
+-- parleyd's configuration defines "caller" too; defining it again is
+-- harmless. dialog.enabled is false under parleyd --check, which loads
+-- the script without the dialog module.
+if dialog.enabled then
+    dialog.define_profile("caller", true)
+end
 
 -- The user part of a SIP URI ("sip:alice@example.com" -> "alice"), or the
 -- whole URI when it has none.
