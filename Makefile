@@ -6,7 +6,12 @@
 #                   the built-in defaults (= etc/parleyd.conf) and the shipped
 #                   script etc/parley.lua, after printing how to register two
 #                   parley UAs and send a MESSAGE through it  (RUN_CMD=...)
-#   make bench      build, then run every build/bin/bench-*
+#   make bench      build, then run every build/bin/bench-*, then bench-proxy
+#                   --dialog (BENCH_DIALOG=0 leaves that out)
+#   make soak       build, then the dialog soak: SOAK_CALLS (100000) SIPp calls
+#                   at SOAK_RATE (500/s) through parleyd with dialogs, the
+#                   caller profile and pings on; counters and memory back to
+#                   their start (tests/integration/parleyd_dialog_soak.sh)
 #   make load       SIPp calls through a running parleyd (PROXY=127.0.0.1:5060
 #                   RATE=100 CALLS=1000): uac_rr.xml -> PROXY -> uas_rr.xml,
 #                   SIPp's summary, non-zero when a call failed
@@ -21,6 +26,9 @@ CMAKE        ?= cmake
 CTEST        ?= ctest
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?=
+SOAK_CALLS   ?= 100000
+SOAK_RATE    ?= 500
+BENCH_DIALOG ?= 1
 PROXY        ?= 127.0.0.1:5060
 RATE         ?= 100
 CALLS        ?= 1000
@@ -34,7 +42,7 @@ RUN_CMD ?= build/bin/parleyd
 
 FORMAT_DIRS := $(wildcard include src apps tests bench fuzz examples)
 
-.PHONY: all test run bench load fuzz format clean bootstrap
+.PHONY: all test run bench soak load fuzz format clean bootstrap
 
 all: bootstrap
 	@test -f build/CMakeCache.txt || \
@@ -72,7 +80,15 @@ bench: all
 	  $$f || exit 1; \
 	  n=$$((n + 1)); \
 	done; \
-	[ $$n -gt 0 ] || echo "bench: no benchmarks in build/bin (bench/<name>/*.c)"
+	[ $$n -gt 0 ] || echo "bench: no benchmarks in build/bin (bench/<name>/*.c)"; \
+	if [ "$(BENCH_DIALOG)" = 1 ]; then \
+	  echo "bench: build/bin/bench-proxy --dialog"; \
+	  build/bin/bench-proxy --dialog || exit 1; \
+	fi
+
+soak: all
+	@PARLEY_BIN=build/bin PARLEY_SRC=. CALLS=$(SOAK_CALLS) RATE=$(SOAK_RATE) PROGRESS=10 \
+	  bash tests/integration/parleyd_dialog_soak.sh
 
 load: bootstrap
 	@tests/sipp/load.sh "$(PROXY)" "$(RATE)" "$(CALLS)"

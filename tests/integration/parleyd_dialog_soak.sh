@@ -12,7 +12,9 @@
 # a call; both SIPps answer the in-dialog OPTIONS themselves (-aa). A
 # progress line every PROGRESS seconds: calls ended and failed, calls open,
 # parleyd's dialog counters (read from the line it logs on SIGUSR1), its
-# resident memory, the pings each side answered. Then:
+# resident memory, the pings each side answered. One call goes first,
+# alone: when it fails (a parleyd whose scripts cannot track dialogs) the
+# test stops there with parleyd's reason. Then:
 #
 #  1. SIPp: every call passed on both sides (caller and callee), none
 #     failed; both answered pings (AutoAnswered > 0: the pings were on).
@@ -169,7 +171,7 @@ wait_idle_dialogs() {
 
 # The callee, for every call of the run (warm-up and soak), answering
 # pings (-aa); bounded by its -timeout.
-total=$((WARM + CALLS))
+total=$((WARM + CALLS + 1))
 limit=$((total / RATE + HOLD_MS / 1000 + 120))
 (cd "$tmp" && exec "$SIPP" -sf "$SC/uas_rr.xml" -i 127.0.0.1 -p "$uport" -m "$total" -aa \
     -nostdin -timeout "$limit" -timeout_error -buff_size 4194304 \
@@ -217,6 +219,16 @@ first_error() {
     grep -v -e 'Automatic response mode' -e '^The following events' "$tmp/$1.err" 2>/dev/null |
         grep -m1 . | cut -c1-300 || true
 }
+
+# ---- one call first: a parleyd that cannot run the script's dialog calls
+# (a build without dialog tracking in scripts) fails here, with its reason,
+# rather than with every call of the soak.
+calls check 1
+if [ "$crc" != 0 ] || [ "$(stat "$tmp/check.csv" 'SuccessfulCall(C)')" != 1 ]; then
+    bad "a first call through parleyd failed: $(first_error check); parleyd says: $(grep -m1 -E '^[^ ]+ (warn|error) ' "$log" | cut -c1-400)"
+    finish
+fi
+ok
 
 # ---- warm-up and baseline (memory check only)
 base=0
