@@ -856,6 +856,22 @@ static void test_pings_alive(void **state)
     pl_msg *info = next_req_to(&F.uas1, PL_METHOD_INFO);
     assert_non_null(info);
     assert_int_equal(info->cseq.num, 2);
+    /* A re-INVITE refused with 488 while pings are on: the hop-by-hop ACK
+     * the proxy's transaction makes carries the re-INVITE's CSeq (T3). */
+    answer(&F.uas1, info, 200, "b1");
+    send_seq(&F.uac, "INVITE", "p1", "b1", 3, rr, "reinv");
+    pl_msg *reinv = next_req_to(&F.uas1, PL_METHOD_INVITE);
+    assert_non_null(reinv);
+    answer(&F.uas1, reinv, 488, "b1");
+    pl_msg *hop_ack = next_req_to(&F.uas1, PL_METHOD_ACK);
+    assert_non_null(hop_ack);
+    assert_int_equal(hop_ack->cseq.num, 3);
+    /* The next ping toward the callee stays below what the caller uses. */
+    run_for(30000);
+    uint32_t c = 0;
+    assert_int_equal(answer_pings(&F.uas1, 200, "b1", &c), 1);
+    assert_int_equal(c, 2);
+    assert_int_equal(pl_dlg_state_of(cur()), PL_DLG_CONFIRMED);
 }
 
 static void ping_gone(uint16_t code, const char *reason)
