@@ -1488,6 +1488,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_top_level_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_tracking_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_without_dialogs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialog_create_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialog_create_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialog_profiles, setup, teardown),
@@ -1497,10 +1500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dialog_validate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialog_stale_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialog_stats, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dialog_tracking_off, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_caller_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_default_without_dialogs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
