@@ -61,8 +61,8 @@ enum {
 };
 
 typedef enum pl_dlg_match_mode {
-    PL_DLG_MATCH_DID_ONLY = 0,     /* only by the id in our Route entry */
-    PL_DLG_MATCH_DID_FALLBACK = 1, /* by id, else by Call-ID and tags (the default) */
+    PL_DLG_MATCH_DID_FALLBACK = 0, /* by id, else by Call-ID and tags (the default) */
+    PL_DLG_MATCH_DID_ONLY = 1,     /* only by the id in our Route entry */
     PL_DLG_MATCH_SIP_ONLY = 2,     /* by Call-ID and tags; no id in Record-Route */
 } pl_dlg_match_mode;
 
@@ -75,14 +75,14 @@ typedef enum pl_dlg_dir {
 
 /* Callback types (a mask of them at registration). */
 enum {
-    PL_DLGCB_LOADED = 1 << 0,  /* global: a dialog entered memory from the store or a peer */
-    PL_DLGCB_CREATED = 1 << 1, /* global: a dialog was created */
-    PL_DLGCB_FAILED = 1 << 2,  /* it never got established (>= 300 went up, CANCEL, timeout) */
-    PL_DLGCB_CONFIRMED = 1 << 3,       /* a 2xx went up (once) */
-    PL_DLGCB_REQ_WITHIN = 1 << 4,      /* a sequential request matched it */
-    PL_DLGCB_TERMINATED = 1 << 5,      /* a BYE passed, or the proxy ended it */
-    PL_DLGCB_EXPIRED = 1 << 6,         /* its lifetime ran out (no BYE sent) */
-    PL_DLGCB_EARLY = 1 << 7,           /* the first 101-199 went up */
+    PL_DLGCB_LOADED = 1 << 0,     /* global: a dialog entered memory from the store or a peer */
+    PL_DLGCB_CREATED = 1 << 1,    /* global: a dialog was created */
+    PL_DLGCB_FAILED = 1 << 2,     /* it never got established (>= 300 went up, CANCEL, timeout) */
+    PL_DLGCB_CONFIRMED = 1 << 3,  /* a 2xx went up (once) */
+    PL_DLGCB_REQ_WITHIN = 1 << 4, /* a sequential request matched it */
+    PL_DLGCB_TERMINATED = 1 << 5, /* a BYE passed, or the proxy ended it */
+    PL_DLGCB_EXPIRED = 1 << 6,    /* its lifetime ran out (no BYE sent) */
+    PL_DLGCB_EARLY = 1 << 7,      /* the first 101-199 went up */
     PL_DLGCB_RESPONSE_FWDED = 1 << 8,  /* a response to the initial INVITE went up */
     PL_DLGCB_RESPONSE_WITHIN = 1 << 9, /* a response to a sequential request went up */
     PL_DLGCB_MGMT_CONTEXT = 1 << 10,   /* a management listing with context asks for fields */
@@ -121,8 +121,8 @@ typedef struct pl_dlg_config {
     uint32_t noack_timeout_s;    /* confirmed without ACK this long: ended with BYE; default 60 */
     uint32_t delete_delay_s;     /* a deleted dialog still matches this long; default 0 */
     pl_dlg_match_mode match_mode;
-    const char *rr_param;      /* name of the id parameter in Record-Route; default "did" */
-    const char *extra_headers; /* header lines (CRLF-ended) added to every BYE and ping */
+    const char *rr_param;       /* name of the id parameter in Record-Route; default "did" */
+    const char *extra_headers;  /* header lines (CRLF-ended) added to every BYE and ping */
     uint32_t id_start, id_step; /* the id counter's start and step (nodes of a cluster) */
     size_t max_dialogs;         /* per table; 0: no limit (create answers PL_ELIMIT beyond) */
     /*
@@ -162,11 +162,10 @@ void pl_dlg_table_run(pl_dlg_table *t);
 
 /*
  * Start tracking the dialog of an initial INVITE (no To tag) in the
- * router: turns Record-Route on with the id parameter (pl_preq_record_route
- * and pl_preq_rr_param), fires CREATED. A second call for the same request
- * only replaces the flags. Returns PL_OK (*out set if out is not NULL),
- * PL_EINVAL (not an INVITE, or it has a To tag), PL_ELIMIT (max_dialogs),
- * PL_ENOMEM.
+ * router: turns Record-Route on with the id parameter (pl_preq_record_route;
+ * the router's own Record-Route parameters are kept), fires CREATED. A second call for the same
+ * request only replaces the flags. Returns PL_OK (*out set if out is not NULL), PL_EINVAL (not an
+ * INVITE, or it has a To tag), PL_ELIMIT (max_dialogs), PL_ENOMEM.
  */
 int pl_dlg_create(pl_dlg_table *t, pl_preq *r, uint32_t flags, pl_dlg **out);
 
@@ -234,6 +233,9 @@ pl_str pl_dlg_end_reason(const pl_dlg *d);
  */
 int pl_dlg_register_cb(pl_dlg_module *m, pl_dlg *d, uint32_t mask, pl_dlg_cb cb, void *param,
                        pl_dlg_param_free free_param);
+
+/* The store (a layer above) says d was written: fires SAVED. */
+void pl_dlg_notify_saved(pl_dlg *d);
 
 /* Listing with context (management): the writer that MGMT_CONTEXT callbacks add to. */
 typedef struct pl_dlg_mgmt_ctx pl_dlg_mgmt_ctx;
@@ -346,11 +348,11 @@ int pl_dlg_fix_route(pl_dlg *d, pl_preq *r);
 void pl_dlg_table_walk(pl_dlg_table *t, void (*fn)(pl_dlg *d, void *arg), void *arg);
 
 typedef struct pl_dlg_stats {
-    uint64_t active;    /* now in state 3 or 4 */
-    uint64_t early;     /* now in state 2 */
-    uint64_t processed; /* created since start */
-    uint64_t expired;   /* ended by their lifetime */
-    uint64_t failed;    /* never established */
+    uint64_t active;     /* now in state 3 or 4 */
+    uint64_t early;      /* now in state 2 */
+    uint64_t processed;  /* created since start */
+    uint64_t expired;    /* ended by their lifetime */
+    uint64_t failed;     /* never established */
     uint64_t terminated; /* ended by a BYE or by the proxy */
     uint64_t live;       /* in memory, any state */
 } pl_dlg_stats;

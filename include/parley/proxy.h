@@ -20,7 +20,9 @@
  * transaction: pl_preq_reply is refused).
  *
  * Observers (the dialog module) see every step through pl_proxy_observe()
- * and keep their own data on a request in a context slot.
+ * and keep their own data on a request in a context slot. The proxy can
+ * also send requests of its own (pl_proxy_request: a BYE, a ping) and
+ * cancel an INVITE on its own decision (pl_preq_cancel).
  *
  * Single-threaded: one pl_proxy per worker, called from the thread that
  * advances its wheel. The location table (pl_location) is shared by all
@@ -163,7 +165,9 @@ typedef enum pl_proxy_event {
 /* branch is the branch index, or UINT32_MAX when the event has none. An
  * observer may read the request and the message, and set its context
  * slot; it must not reply, forward or add targets from inside an event
- * (the router does that). */
+ * (the router does that), but it may cancel (pl_preq_cancel) this request
+ * or another, and send requests of its own (pl_proxy_request). The
+ * context is held during the call. */
 typedef void (*pl_proxy_event_cb)(pl_proxy *p, pl_preq *r, pl_proxy_event ev, uint32_t branch,
                                   const pl_msg *msg, void *arg);
 
@@ -202,10 +206,25 @@ typedef struct pl_proxy_config {
 } pl_proxy_config;
 
 pl_proxy *pl_proxy_new(const pl_proxy_config *cfg);
-/* Free the proxy, its transaction layer and every request context (DELETED events are raised). */
+/*
+ * Free the proxy, its transaction layer and every request context. First
+ * every request of the proxy's own (pl_proxy_request) still waiting gets
+ * its callback, once: with the final response already chosen if there is
+ * one, else a synthesized 503 (pl_proxy_request is refused from there
+ * on); then the contexts go (DELETED events are raised).
+ */
 void pl_proxy_free(pl_proxy *p);
 pl_txn_layer *pl_proxy_txn_layer(pl_proxy *p);
 void *pl_proxy_user(const pl_proxy *p);
+/* The config's wheel: the clock the proxy's timers run on (for the dialog module's own). */
+pl_wheel *pl_proxy_wheel(const pl_proxy *p);
+/*
+ * True when uri names this proxy: one of its locals (address and port,
+ * after RFC 3263's choice of port and transport, no lookup) or an alias
+ * (16.4's question). The dialog module drops such entries from a learned
+ * route set.
+ */
+bool pl_proxy_uri_local(const pl_proxy *p, const pl_uri *uri);
 
 /* Change the router (a script reload). Requests in progress keep running with the new one. */
 void pl_proxy_set_router(pl_proxy *p, const pl_proxy_router *router);
@@ -218,6 +237,8 @@ void pl_proxy_transport_error(pl_proxy *p, const pl_target *dst);
 
 /* Observe events in mask with cb; returns PL_OK or PL_ENOMEM. */
 int pl_proxy_observe(pl_proxy *p, uint32_t mask, pl_proxy_event_cb cb, void *arg);
+/* Stop observing (every registration of cb with arg); not from inside an event. */
+void pl_proxy_unobserve(pl_proxy *p, pl_proxy_event_cb cb, void *arg);
 /* A context slot for an observer's data on each request (0..PL_PROXY_CTX_SLOTS-1), or PL_ELIMIT. */
 int pl_proxy_ctx_slot(pl_proxy *p);
 
@@ -230,9 +251,43 @@ typedef struct pl_proxy_stats {
     uint64_t cancelled;         /* CANCELs matched to a request */
     uint64_t timer_c;           /* branches ended by Timer C */
     uint64_t bad;               /* requests refused by 16.3 */
-    size_t live;                /* request contexts alive */
+    uint64_t local_requests;    /* requests of the proxy's own (pl_proxy_request) */
+    size_t live;                /* request contexts alive (those of local requests too) */
 } pl_proxy_stats;
 void pl_proxy_get_stats(const pl_proxy *p, pl_proxy_stats *out);
+
+/*
+ * The final response to a request the proxy made (pl_proxy_request):
+ * received, or made here (resp->synthesized set): 408 when the
+ * transaction timed out, 503 when the next hop is unreachable (no address,
+ * a transport error) or on pl_proxy_free, 416 or 400 when the next hop's
+ * URI cannot be used, 500 when the request cannot be built. resp carries
+ * the proxy's Via on top and is valid during the call only (NULL only when
+ * memory ran out even for a made one).
+ */
+typedef void (*pl_proxy_request_cb)(pl_proxy *p, const pl_msg *resp, void *arg);
+
+/*
+ * Send a request of the proxy's own (any method but INVITE, ACK and
+ * CANCEL: the dialog module's BYE, an in-dialog OPTIONS ping). req holds
+ * its Request-URI, From, To, Call-ID, CSeq, Max-Forwards (cfg.max_forwards,
+ * 70, put in when absent; never decremented), Route set and body; any Via
+ * it carries is dropped. The proxy copies it, adds its own Via (and
+ * Content-Length when it has none), handles a Route set as for
+ * a forwarded request (16.6 steps 6 and 7: loose, or a strict router as
+ * next hop gets itself as Request-URI), runs one client transaction and
+ * calls cb exactly once with the final response, never from inside this
+ * call (provisional responses are not reported). dst, if not NULL, is
+ * where to send it, with no lookup; else the next hop is the first Route
+ * or the Request-URI (with DNS when the config has a resolver). No
+ * Record-Route is added. The router never sees it, nor does an observer's
+ * REQUEST_IN; the other events may fire (pl_preq_local tells them).
+ * Returns PL_OK, PL_EINVAL (not a request, a method not allowed, no From,
+ * To, Call-ID or CSeq, or a CSeq method that is not the request's),
+ * PL_ESTATE (inside pl_proxy_free), PL_ENOMEM.
+ */
+int pl_proxy_request(pl_proxy *p, const pl_msg *req, const pl_target *dst, pl_proxy_request_cb cb,
+                     void *arg);
 
 /* Log through the proxy's log callback (the router's logging). */
 void pl_proxy_log(const pl_proxy *p, pl_proxy_log_level level, pl_str call_id, const char *fmt, ...)
@@ -253,6 +308,8 @@ const pl_target *pl_preq_source(const pl_preq *r);
 pl_proxy *pl_preq_proxy(const pl_preq *r);
 /* True for a request with no server transaction (an ACK): no reply possible. */
 bool pl_preq_stateless(const pl_preq *r);
+/* True for a request the proxy made itself (pl_proxy_request): observers may skip it. */
+bool pl_preq_local(const pl_preq *r);
 
 /*
  * True when the request came with a Route set to follow (16.4): a Route
@@ -278,9 +335,29 @@ int pl_preq_reply(pl_preq *r, uint16_t code, pl_str reason, const pl_str *extra,
  * step 4): "<sip:HOST:PORT;lr" + params + ">" (";transport=tcp", "tls"...
  * before ";lr" when the local is not UDP), two of them when
  * the request leaves by another transport or address family than it came
- * in. params ("" or ";did=abc") goes into each.
+ * in. params (empty, or ";did=abc", one or more ";name[=value]") goes into
+ * each. Calls accumulate: non-empty params are appended to those of the
+ * calls before, so the dialog module's ";did=..." and a script's own
+ * parameters both end up there, whichever comes first. Returns PL_OK,
+ * PL_EINVAL (params not starting with ';', or holding '>', ',', CR or LF;
+ * nothing changed), PL_ELIMIT (more than 256 bytes of params in all),
+ * PL_ENOMEM.
  */
 int pl_preq_record_route(pl_preq *r, pl_str params);
+
+/*
+ * Cancel an INVITE on the proxy's own decision, as a received CANCEL
+ * would (16.10): branches that had a provisional response get a CANCEL
+ * at once, the others as soon as one comes (9.1); no new branch starts
+ * (no further serial group, no on_failure); the best response (the 487s
+ * that come back) goes upstream. A request not forwarded yet is answered
+ * 487 now. r is marked cancelled, but no PL_PROXY_EV_CANCELLED is raised
+ * (that event means a CANCEL arrived). Safe from inside an observer event
+ * or a router callback (of this request or another) and from a timer.
+ * Returns PL_OK, or PL_ESTATE (not an INVITE, a final response already
+ * sent, no server transaction, or the context is going).
+ */
+int pl_preq_cancel(pl_preq *r);
 
 /*
  * Add a target (a branch to be): uri becomes the branch's Request-URI

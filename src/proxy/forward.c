@@ -192,6 +192,10 @@ static void put_hex(sbuf *b, uint64_t v, int digits)
 static void put_branch(sbuf *b, const pl_preq *r, uint32_t idx)
 {
     pl_str in = r->msg.via && r->msg.via->has_branch ? r->msg.via->branch : r->msg.call_id;
+    /* A request of our own has no Via, and two alike (the same ping sent
+     * twice) must still get two branches. */
+    if (r->local)
+        in = (pl_str){r->tag, sizeof(r->tag)};
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < in.len; i++) {
         h ^= (unsigned char)in.p[i];
@@ -207,7 +211,7 @@ static void put_branch(sbuf *b, const pl_preq *r, uint32_t idx)
     put(b, (pl_str){num, pl_u32_print(idx, num)});
 }
 
-static int add_via(const pl_preq *r, const branch *br, pl_msg *m, const pl_target *dst)
+int pl__preq_add_via(const pl_preq *r, uint32_t idx, pl_msg *m, const pl_target *dst)
 {
     const pl_proxy_local *l = pl__proxy_local_for(r->p, dst);
     pl_str hp = l ? pl__proxy_hostport(r->p, l) : PL_STR_LIT("127.0.0.1");
@@ -218,7 +222,7 @@ static int add_via(const pl_preq *r, const branch *br, pl_msg *m, const pl_targe
     putc_(&b, " ");
     put(&b, hp);
     putc_(&b, ";branch=");
-    put_branch(&b, r, br->idx);
+    put_branch(&b, r, idx);
     if (b.over)
         return PL_ENOSPC;
     return pl_msg_via_prepend(m, (pl_str){v, b.len});
@@ -231,7 +235,9 @@ static int build_branch(const branch *b, const pl_target *dst, pl_msg *m, pl_are
     int rc = pl__msg_clone(m, &r->msg, a);
     if (rc == PL_OK && b->uri.len)
         rc = pl_msg_set_ruri(m, b->uri);
-    if (rc == PL_OK)
+    /* A request of our own carries the Max-Forwards it was given (or the
+     * default, put in by pl_proxy_request): this is its first hop. */
+    if (rc == PL_OK && !r->local)
         rc = set_max_forwards(m, r->p->cfg.max_forwards);
     if (rc == PL_OK && b->route.len)
         rc = pl_msg_hdr_insert(m, insert_pos(m, PL_HDR_ROUTE), PL_STR_LIT("Route"), b->route);
@@ -240,7 +246,7 @@ static int build_branch(const branch *b, const pl_target *dst, pl_msg *m, pl_are
     if (rc == PL_OK && r->record_route && !r->stateless && m->method_id != PL_METHOD_REGISTER)
         rc = add_record_route(r, m, dst);
     if (rc == PL_OK)
-        rc = add_via(r, b, m, dst);
+        rc = pl__preq_add_via(r, b->idx, m, dst);
     if (rc == PL_OK)
         rc = pl__proxy_content_length(m, dst);
     return rc;
@@ -284,7 +290,8 @@ static void send_branch(branch *b, const pl_target *dst)
             branch_failed(b, 503);
         } else {
             b->state = BR_RUNNING;
-            p->stats.forwarded++;
+            if (!r->local)
+                p->stats.forwarded++;
             if (m.method_id == PL_METHOD_INVITE)
                 pl_timer_start(p->cfg.wheel, &b->timer_c, p->cfg.timer_c_ms);
             r->busy++;

@@ -56,9 +56,13 @@ void pl_proxy_log(const pl_proxy *p, pl_proxy_log_level level, pl_str call_id, c
 
 void pl__proxy_emit(pl_proxy *p, pl_preq *r, pl_proxy_event ev, uint32_t idx, const pl_msg *m)
 {
+    /* The context is held during the calls: an observer may cancel it
+     * (pl_preq_cancel), which must not free it under the code that emits. */
+    r->busy++;
     for (size_t i = 0; i < p->nobs; i++)
         if (p->obs[i].mask & (uint32_t)ev)
             p->obs[i].cb(p, r, ev, idx, m, p->obs[i].arg);
+    r->busy--;
 }
 
 int pl_proxy_observe(pl_proxy *p, uint32_t mask, pl_proxy_event_cb cb, void *arg)
@@ -69,6 +73,15 @@ int pl_proxy_observe(pl_proxy *p, uint32_t mask, pl_proxy_event_cb cb, void *arg
         return PL_ENOMEM;
     p->obs[p->nobs++] = (observer){mask, cb, arg};
     return PL_OK;
+}
+
+void pl_proxy_unobserve(pl_proxy *p, pl_proxy_event_cb cb, void *arg)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < p->nobs; i++)
+        if (p->obs[i].cb != cb || p->obs[i].arg != arg)
+            p->obs[k++] = p->obs[i];
+    p->nobs = k;
 }
 
 int pl_proxy_ctx_slot(pl_proxy *p)
@@ -147,7 +160,20 @@ static void on_settle_timeout(pl_timer *t, void *arg)
     pl__preq_maybe_free(r);
 }
 
-static pl_preq *preq_new(pl_proxy *p, pl_txn *st, const pl_msg *req, const pl_target *src)
+/* Work put off until no callback holds r: a local request's report, or
+ * the look at a context that pl_preq_cancel changed. */
+static void on_later(pl_timer *t, void *arg)
+{
+    (void)t;
+    pl_preq *r = arg;
+    if (r->local) {
+        pl__local_deliver(r, 500);
+        return;
+    }
+    pl__preq_check_done(r);
+}
+
+pl_preq *pl__preq_new(pl_proxy *p, pl_txn *st, const pl_msg *req, const pl_target *src)
 {
     pl_preq *r = calloc(1, sizeof(*r));
     if (!r)
@@ -163,6 +189,7 @@ static pl_preq *preq_new(pl_proxy *p, pl_txn *st, const pl_msg *req, const pl_ta
     r->stateless = st == NULL;
     r->src = *src;
     pl_timer_init(&r->t_settle, on_settle_timeout, r);
+    pl_timer_init(&r->t_later, on_later, r);
     pl__proxy_loop_hash(&r->msg, r->loop);
     r->next = p->live;
     if (p->live)
@@ -180,6 +207,11 @@ static void preq_free(pl_preq *r)
     r->freeing = true;
     pl__proxy_emit(p, r, PL_PROXY_EV_DELETED, UINT32_MAX, NULL);
     pl_timer_stop(p->cfg.wheel, &r->t_settle);
+    pl_timer_stop(p->cfg.wheel, &r->t_later);
+    if (r->rep_buf) {
+        pl_arena_free(&r->rep_arena);
+        free(r->rep_buf);
+    }
     for (uint32_t i = 0; i < r->nbr; i++) {
         branch *b = r->br[i];
         pl_timer_stop(p->cfg.wheel, &b->timer_c);
@@ -218,6 +250,12 @@ void pl__preq_maybe_free(pl_preq *r)
     for (uint32_t i = 0; i < r->nbr; i++)
         if (r->br[i]->state == BR_RUNNING || r->br[i]->state == BR_RESOLVING)
             return;
+    if (r->local) {
+        /* Its caller's callback comes first (pl__local_deliver). */
+        if (r->reported)
+            preq_free(r);
+        return;
+    }
     if (r->stateless || r->final_sent || !r->st)
         preq_free(r);
 }
@@ -279,6 +317,24 @@ static void on_cancel(pl_proxy *p, pl_txn *st, const pl_msg *cancel)
     pl__preq_check_done(r);
 }
 
+/* 16.10 on the proxy's own decision. r is never freed here (the caller
+ * may hold it, an event may be running on it): what is left to do after
+ * the branches are told runs from t_later. */
+int pl_preq_cancel(pl_preq *r)
+{
+    if (r->local || r->stateless || !r->st || r->final_sent || r->freeing ||
+        r->msg.method_id != PL_METHOD_INVITE)
+        return PL_ESTATE;
+    r->cancelled = true;
+    int rc = PL_OK;
+    if (!r->forwarded)
+        rc = pl_preq_reply(r, 487, PL_STR_NULL, NULL, 0); /* nothing went out */
+    else
+        pl__preq_cancel_pending(r); /* the 487s come back as the best response */
+    pl_timer_start(r->p->cfg.wheel, &r->t_later, 0);
+    return rc;
+}
+
 static void on_txn_request(pl_txn_layer *l, pl_txn *st, const pl_msg *req, const pl_target *src,
                            void *user)
 {
@@ -288,7 +344,7 @@ static void on_txn_request(pl_txn_layer *l, pl_txn *st, const pl_msg *req, const
         on_cancel(p, st, req);
         return;
     }
-    pl_preq *r = preq_new(p, st, req, src);
+    pl_preq *r = pl__preq_new(p, st, req, src);
     if (!r) {
         char blk[4096];
         pl_arena a;
@@ -320,7 +376,7 @@ static void on_txn_stray(pl_txn_layer *l, const pl_msg *m, const pl_target *src,
     /* An ACK for a 2xx: its own transaction downstream (17.1.1.3, 16.11). */
     if (m->has_max_forwards && m->max_forwards == 0)
         return;
-    pl_preq *r = preq_new(p, NULL, m, src);
+    pl_preq *r = pl__preq_new(p, NULL, m, src);
     if (!r)
         return;
     pl__proxy_preprocess_routes(r);
@@ -384,6 +440,18 @@ void pl_proxy_free(pl_proxy *p)
 {
     if (!p)
         return;
+    /* Every request of the proxy's own gets its callback first, while the
+     * proxy is whole; a callback may end other contexts, so look again
+     * from the start each time. */
+    p->freeing = true;
+    for (;;) {
+        pl_preq *r = p->live;
+        while (r && !(r->local && !r->reported))
+            r = r->next;
+        if (!r)
+            break;
+        pl__local_deliver(r, 503);
+    }
     while (p->live) {
         pl_preq *r = p->live;
         r->busy = 0;
@@ -402,6 +470,16 @@ pl_str pl__proxy_hostport(const pl_proxy *p, const pl_proxy_local *l)
 pl_txn_layer *pl_proxy_txn_layer(pl_proxy *p)
 {
     return p->layer;
+}
+
+pl_wheel *pl_proxy_wheel(const pl_proxy *p)
+{
+    return p->cfg.wheel;
+}
+
+bool pl_proxy_uri_local(const pl_proxy *p, const pl_uri *uri)
+{
+    return p && uri && pl__proxy_uri_local(p, uri);
 }
 
 void *pl_proxy_user(const pl_proxy *p)
@@ -450,6 +528,11 @@ pl_proxy *pl_preq_proxy(const pl_preq *r)
 bool pl_preq_stateless(const pl_preq *r)
 {
     return r->stateless;
+}
+
+bool pl_preq_local(const pl_preq *r)
+{
+    return r->local;
 }
 
 bool pl_preq_loose_route(const pl_preq *r)
@@ -526,6 +609,10 @@ int pl_preq_reply(pl_preq *r, uint16_t code, pl_str reason, const pl_str *extra,
     return PL_OK;
 }
 
+/* Room for Record-Route parameters in all: the value is printed in a
+ * 512-byte buffer with "<sip:", host and port, transport and ";lr>". */
+#define RR_PARAMS_MAX 256
+
 int pl_preq_record_route(pl_preq *r, pl_str params)
 {
     if (params.len) {
@@ -535,9 +622,18 @@ int pl_preq_record_route(pl_preq *r, pl_str params)
                 return PL_EINVAL;
         if (params.p[0] != ';')
             return PL_EINVAL;
-        r->rr_params = pl_arena_strdup(&r->arena, params);
-        if (!r->rr_params.p)
+        /* Each caller's parameters are kept: the dialog module's id and a
+         * script's own, in the order given. */
+        size_t old = r->rr_params.len;
+        if (old + params.len > RR_PARAMS_MAX)
+            return PL_ELIMIT;
+        char *both = pl_arena_alloc(&r->arena, old + params.len);
+        if (!both)
             return PL_ENOMEM;
+        if (old)
+            memcpy(both, r->rr_params.p, old);
+        memcpy(both + old, params.p, params.len);
+        r->rr_params = (pl_str){both, old + params.len};
     }
     r->record_route = true;
     return PL_OK;
@@ -545,7 +641,8 @@ int pl_preq_record_route(pl_preq *r, pl_str params)
 
 int pl_preq_add_target(pl_preq *r, pl_str uri, pl_str route, uint16_t q, const pl_target *dst)
 {
-    if (r->final_sent || r->got_6xx)
+    /* A 6xx or a CANCEL closed the context to new branches (16.7 step 5, 16.10). */
+    if (r->final_sent || r->got_6xx || r->cancelled)
         return PL_ESTATE;
     if (r->nbr >= r->p->cfg.max_branches)
         return PL_ELIMIT;
@@ -588,7 +685,7 @@ int pl_preq_add_target(pl_preq *r, pl_str uri, pl_str route, uint16_t q, const p
 
 int pl_preq_forward(pl_preq *r)
 {
-    if (r->final_sent || r->got_6xx || (!r->stateless && !r->st))
+    if (r->final_sent || r->got_6xx || r->cancelled || (!r->stateless && !r->st))
         return PL_ESTATE;
     bool waiting = false;
     for (uint32_t i = 0; i < r->nbr; i++)

@@ -70,8 +70,23 @@ struct pl_preq {
     uint32_t capbr;
     void *ctx[PL_PROXY_CTX_SLOTS];
     pl_timer t_settle; /* the router must settle within Timer C */
-    int busy;          /* inside a callback: not freed until it returns */
+    /* Work put off until no callback holds the context: a local request's
+     * report, or the check after a pl_preq_cancel made inside one. */
+    pl_timer t_later;
+    int busy; /* inside a callback: not freed until it returns */
     bool freeing;
+    /* A request of the proxy's own (pl_proxy_request): no server
+     * transaction, no router; its final response goes to cb, once
+     * (reported), from t_later. */
+    bool local;
+    bool reported;
+    pl_proxy_request_cb cb;
+    void *cb_arg;
+    char tag[12];        /* random: unique branches for requests alike */
+    uint16_t rep_status; /* the final to report (0: none chosen yet) */
+    char *rep_buf;       /* a received final response kept to report, or NULL: made */
+    pl_msg rep;
+    pl_arena rep_arena;
     pl_preq *prev, *next;
 };
 
@@ -92,6 +107,7 @@ struct pl_proxy {
     /* "host:port" of each local, as Via and Record-Route print it. */
     char hostport[PL_PROXY_MAX_LOCALS][80];
     size_t hostport_len[PL_PROXY_MAX_LOCALS];
+    bool freeing; /* inside pl_proxy_free: no new local requests */
 };
 
 /* A lookup's link to its branch: the branch may go before the lookup
@@ -119,6 +135,8 @@ void pl__proxy_logf(const pl_proxy *p, pl_proxy_log_level lvl, pl_str call_id, c
 /* A clone of m whose header array is its own (in arena), for edits that
  * must not touch m. The bytes stay m's. */
 int pl__msg_clone(pl_msg *out, const pl_msg *m, pl_arena *arena);
+/* A new context for req (its own copy), in the proxy's live list; st NULL: stateless. */
+pl_preq *pl__preq_new(pl_proxy *p, pl_txn *st, const pl_msg *req, const pl_target *src);
 /* Free r when nothing holds it any more. */
 void pl__preq_maybe_free(pl_preq *r);
 
@@ -138,6 +156,8 @@ pl_str pl__proxy_hostport(const pl_proxy *p, const pl_proxy_local *l);
 
 /* forward.c */
 int pl__preq_start_group(pl_preq *r);
+/* Put branch idx's Via (toward dst) on top of m. */
+int pl__preq_add_via(const pl_preq *r, uint32_t idx, pl_msg *m, const pl_target *dst);
 int pl__branch_cancel(branch *b);
 void pl__proxy_forward_stray_response(pl_proxy *p, const pl_msg *resp);
 /* Send a response on by its second Via, with no transaction (its top Via removed here). */
@@ -150,5 +170,12 @@ void pl__preq_cancel_pending(pl_preq *r);
 void pl__preq_check_done(pl_preq *r);
 int pl__preq_send_upstream(pl_preq *r, const pl_msg *resp, bool strip_via);
 void pl__branch_timer_c(pl_timer *t, void *arg);
+
+/* local.c: requests of the proxy's own */
+/* The final response of a local request is known: resp (received, kept),
+ * or NULL and status (made at delivery); reported from t_later. */
+void pl__local_final(pl_preq *r, const pl_msg *resp, uint16_t status);
+/* Call cb now with what was chosen (or a made status when nothing was). */
+void pl__local_deliver(pl_preq *r, uint16_t status);
 
 #endif

@@ -16,6 +16,12 @@
 int pl__preq_send_upstream(pl_preq *r, const pl_msg *resp, bool strip_via)
 {
     pl_proxy *p = r->p;
+    if (r->local) {
+        /* Nobody upstream: the caller hears of the final response only. */
+        if (resp->status >= 200)
+            pl__local_final(r, resp, 0);
+        return PL_OK;
+    }
     char blk[8192];
     pl_arena a;
     pl_arena_init(&a, blk, sizeof(blk), 0);
@@ -172,6 +178,14 @@ static int merge_challenges(pl_preq *r, branch *best, pl_msg *m)
 static void send_best(pl_preq *r)
 {
     branch *best = best_branch(r);
+    if (r->local) {
+        /* As it came: no 503 made 500, nobody to merge challenges for. */
+        if (best && best->resp_buf)
+            pl__local_final(r, &best->resp, 0);
+        else
+            pl__local_final(r, NULL, best ? best->status : 408);
+        return;
+    }
     uint16_t code = best ? best->status : 408;
     if (r->cancelled && (code == 408 || !best || !best->resp_buf))
         code = 487;
@@ -259,7 +273,7 @@ void pl__preq_check_done(pl_preq *r)
                 break;
         }
     }
-    if (!r->final_sent && !any_live(r, false) && r->st)
+    if (!r->final_sent && !any_live(r, false) && (r->st || r->local))
         send_best(r);
     pl__preq_maybe_free(r);
 }
@@ -320,7 +334,7 @@ void pl__branch_response(pl_txn *ct, const pl_msg *resp, bool final, void *arg)
     }
     r->busy++;
     pl__proxy_emit(p, r, PL_PROXY_EV_REPLY_RECEIVED, b->idx, &m);
-    if (p->cfg.router.on_reply)
+    if (p->cfg.router.on_reply && !r->local)
         p->cfg.router.on_reply(p, r, b->idx, &m, p->cfg.router.arg);
     r->busy--;
     if (!final || code < 200) {

@@ -39,6 +39,21 @@ typedef struct fixture {
     int slot;
     int ctx_freed;
     char log[4096];
+    /* Hooks for one test: the router's whole on_request, an observer's extra work. */
+    void (*req_hook)(pl_preq *r);
+    void (*ev_hook)(pl_preq *r, pl_proxy_event ev, const pl_msg *msg);
+    pl_preq *last; /* the last request the router saw */
+    int local_in;  /* REQUEST_IN events for requests of the proxy's own (must stay 0) */
+    int local_events;
+    /* pl_proxy_request's callback. */
+    bool in_call; /* inside pl_proxy_request */
+    int cb_calls;
+    int cb_inside; /* calls made from inside pl_proxy_request (must stay 0) */
+    uint16_t cb_status;
+    uint16_t cb_first; /* the first call's status */
+    bool cb_synth;
+    int cb_synth_count;
+    bool cb_auth; /* the response carried WWW-Authenticate */
 } fixture;
 
 static fixture F;
@@ -53,6 +68,11 @@ static void on_request(pl_proxy *p, pl_preq *r, void *arg)
     (void)p;
     (void)arg;
     pl_msg *m = pl_preq_msg(r);
+    F.last = r;
+    if (F.req_hook) {
+        F.req_hook(r);
+        return;
+    }
     switch (F.mode) {
     case R_FORK2:
         pl_preq_record_route(r, PL_STR_NULL);
@@ -116,6 +136,12 @@ static void on_event(pl_proxy *p, pl_preq *r, pl_proxy_event ev, uint32_t branch
     (void)branch;
     (void)msg;
     (void)arg;
+    if (pl_preq_local(r)) {
+        F.local_events++;
+        F.local_in += ev == PL_PROXY_EV_REQUEST_IN;
+    }
+    if (F.ev_hook)
+        F.ev_hook(r, ev, msg);
     for (int i = 0; i < 8; i++)
         if ((unsigned)ev == (1u << i))
             F.events[i]++;
@@ -1111,6 +1137,510 @@ static void test_free_in_progress(void **state)
     assert_non_null(F.p); /* for teardown */
 }
 
+/* ---- what the dialog module needs: Record-Route params, cancelling, requests of our own */
+
+static void rr_script_first(pl_preq *r)
+{
+    assert_int_equal(pl_preq_record_route(r, PL_STR_LIT(";a=1")), PL_OK);
+    assert_int_equal(pl_preq_record_route(r, PL_STR_NULL), PL_OK); /* adds nothing */
+    assert_int_equal(pl_preq_record_route(r, PL_STR_LIT("did=9")), PL_EINVAL);
+    assert_int_equal(pl_preq_record_route(r, PL_STR_LIT(";x>y")), PL_EINVAL);
+    assert_int_equal(pl_preq_record_route(r, PL_STR_LIT(";did=9")), PL_OK);
+    pl_preq_forward(r);
+}
+
+static void rr_dialog_first(pl_preq *r)
+{
+    assert_int_equal(pl_preq_record_route(r, PL_STR_LIT(";did=9")), PL_OK);
+    assert_int_equal(pl_preq_record_route(r, PL_STR_LIT(";a=1;b")), PL_OK);
+    /* More than 256 bytes in all: refused, the rest kept. */
+    char big[260];
+    memset(big, 'x', sizeof(big));
+    big[0] = ';';
+    assert_int_equal(pl_preq_record_route(r, (pl_str){big, sizeof(big)}), PL_ELIMIT);
+    pl_preq_forward(r);
+}
+
+/* pl_preq_record_route: each call's params are kept, in call order. */
+static void test_record_route_params_accumulate(void **state)
+{
+    (void)state;
+    F.req_hook = rr_script_first;
+    send_invite(UAS1, "rr-1", NULL);
+    pl_msg *m = must_next_to(&F.uas1);
+    assert_int_equal(m->record_route_count, 1);
+    assert_str(m->record_route->uri_raw, "sip:10.0.0.1:5060;lr;a=1;did=9");
+    F.req_hook = rr_dialog_first;
+    send_invite(UAS1, "rr-2", NULL);
+    m = next_invite_to(&F.uas1);
+    assert_int_equal(m->record_route_count, 1);
+    assert_str(m->record_route->uri_raw, "sip:10.0.0.1:5060;lr;did=9;a=1;b");
+}
+
+static void forward_uas1(pl_preq *r)
+{
+    pl_preq_add_target(r, PL_STR_LIT(UAS1), PL_STR_NULL, 1000, NULL);
+    pl_preq_forward(r);
+}
+
+static void forward_nothing(pl_preq *r)
+{
+    (void)r; /* settled later, or cancelled */
+}
+
+static int timer_rc;
+static void cancel_last(pl_timer *t, void *arg)
+{
+    (void)t;
+    (void)arg;
+    timer_rc = pl_preq_cancel(F.last);
+}
+
+/* The 487 the callee answers the INVITE with after a CANCEL, and what the caller gets. */
+static void callee_487(const pl_msg *inv, const pl_msg *cancel)
+{
+    answer(&F.uas1, cancel, 200, "b1");
+    answer(&F.uas1, inv, 487, "b1");
+    pl_msg *m, *r = NULL;
+    while ((m = next_to(&F.uac)))
+        if (m->status >= 200)
+            r = m;
+    assert_non_null(r);
+    assert_int_equal(r->status, 487);
+    assert_int_equal(r->via_count, 1);
+}
+
+/* pl_preq_cancel (16.10 on the proxy's decision), from a timer, before any
+ * provisional response: no CANCEL until the 180 comes (9.1), then one. */
+static void test_preq_cancel_before_provisional(void **state)
+{
+    (void)state;
+    F.req_hook = forward_uas1;
+    send_invite(UAS1, "pc-1", NULL);
+    pl_msg *inv = must_next_to(&F.uas1);
+    pl_preq *r = F.last;
+    pl_timer t;
+    pl_timer_init(&t, cancel_last, NULL);
+    timer_rc = 1;
+    pl_timer_start(&F.wheel, &t, 10);
+    run_until(100);
+    assert_int_equal(timer_rc, PL_OK);
+    assert_true(pl_preq_final_status(r) == 0);
+    pl_msg *m;
+    while ((m = next_to(&F.uas1)))
+        assert_int_equal(m->method_id, PL_METHOD_INVITE); /* retransmissions only */
+    answer(&F.uas1, inv, 180, "b1");
+    pl_msg *c = must_next_to(&F.uas1);
+    assert_int_equal(c->method_id, PL_METHOD_CANCEL);
+    assert_true(pl_str_eq(c->via->branch, inv->via->branch));
+    assert_null(next_to(&F.uas1));              /* one CANCEL */
+    assert_int_equal(pl_preq_cancel(r), PL_OK); /* again: nothing more is sent */
+    assert_null(next_to(&F.uas1));
+    callee_487(inv, c);
+    assert_int_equal(F.events[4], 0); /* no CANCELLED event: no CANCEL arrived */
+    assert_int_equal(stats().cancelled, 0);
+    run_until(40000);
+    assert_int_equal(stats().live, 0);
+}
+
+/* After a 180: the CANCEL goes at once, the 487 goes up; then PL_ESTATE. */
+static void test_preq_cancel_ringing(void **state)
+{
+    (void)state;
+    F.req_hook = forward_uas1;
+    send_invite(UAS1, "pc-2", NULL);
+    pl_msg *inv = must_next_to(&F.uas1);
+    pl_preq *r = F.last;
+    answer(&F.uas1, inv, 180, "b1");
+    assert_int_equal(must_next_to(&F.uac)->status, 180);
+    assert_int_equal(pl_preq_cancel(r), PL_OK);
+    pl_msg *c = must_next_to(&F.uas1);
+    assert_int_equal(c->method_id, PL_METHOD_CANCEL);
+    /* No new branch for a cancelled request (16.10). */
+    assert_int_equal(pl_preq_add_target(r, PL_STR_LIT(UAS2), PL_STR_NULL, 1000, NULL), PL_ESTATE);
+    assert_int_equal(pl_preq_forward(r), PL_ESTATE);
+    answer(&F.uas1, c, 200, "b1");
+    answer(&F.uas1, inv, 487, "b1");
+    pl_msg *fin = must_next_to(&F.uac);
+    assert_int_equal(fin->status, 487);
+    run_until(40000);
+    assert_int_equal(stats().live, 0);
+}
+
+/* Nothing forwarded yet (the router has not decided): 487 at once. */
+static void test_preq_cancel_not_forwarded(void **state)
+{
+    (void)state;
+    F.req_hook = forward_nothing;
+    send_invite(UAS1, "pc-3", NULL);
+    assert_null(next_to(&F.uas1));
+    pl_preq *r = F.last;
+    assert_int_equal(pl_preq_cancel(r), PL_OK);
+    pl_msg *m = must_next_to(&F.uac);
+    assert_int_equal(m->status, 487);
+    /* r lives on until the next tick (never freed inside pl_preq_cancel). */
+    assert_int_equal(pl_preq_final_status(r), 487);
+    assert_int_equal(pl_preq_forward(r), PL_ESTATE);
+    assert_int_equal(pl_preq_cancel(r), PL_ESTATE); /* final sent */
+    assert_null(next_to(&F.uas1));
+    assert_int_equal(F.events[6], 1); /* REPLIED: the proxy made it */
+    /* A non-INVITE cannot be cancelled. */
+    assert_int_equal(send_from(&F.uac, "OPTIONS " UAS1 " SIP/2.0\n"
+                                       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKpc3o\n"
+                                       "Max-Forwards: 70\n"
+                                       "From: <sip:alice@10.0.0.2>;tag=a1\n"
+                                       "To: <sip:bob@10.0.0.3>\n"
+                                       "Call-ID: pc-3o\n"
+                                       "CSeq: 1 OPTIONS\n"
+                                       "Content-Length: 0\n\n"),
+                     PL_OK);
+    assert_int_equal(pl_preq_cancel(F.last), PL_ESTATE);
+    pl_preq_reply(F.last, 200, PL_STR_NULL, NULL, 0);
+    run_until(40000);
+    assert_int_equal(stats().live, 0);
+}
+
+static pl_preq *cancel_target;
+static int hook_rc = 1;
+
+/* An observer cancels: the same request on its 180, another on a new request's arrival. */
+static void cancel_on_event(pl_preq *r, pl_proxy_event ev, const pl_msg *msg)
+{
+    if (ev == PL_PROXY_EV_REPLY_RECEIVED && msg->status == 180 &&
+        pl_str_eq(msg->call_id, PL_STR_LIT("pc-4")))
+        hook_rc = pl_preq_cancel(r);
+    if (ev == PL_PROXY_EV_REQUEST_IN && pl_str_eq(pl_preq_msg(r)->call_id, PL_STR_LIT("pc-6")))
+        hook_rc = pl_preq_cancel(cancel_target);
+}
+
+static void test_preq_cancel_from_observer(void **state)
+{
+    (void)state;
+    F.req_hook = forward_uas1;
+    F.ev_hook = cancel_on_event;
+    /* The same request, from inside its REPLY_RECEIVED. */
+    send_invite(UAS1, "pc-4", NULL);
+    pl_msg *inv = must_next_to(&F.uas1);
+    answer(&F.uas1, inv, 180, "b1");
+    assert_int_equal(hook_rc, PL_OK);
+    pl_msg *c = must_next_to(&F.uas1);
+    assert_int_equal(c->method_id, PL_METHOD_CANCEL);
+    callee_487(inv, c);
+    /* Another request, from inside the REQUEST_IN of a new one. */
+    send_invite(UAS1, "pc-5", NULL);
+    pl_msg *inv5 = next_invite_to(&F.uas1);
+    cancel_target = F.last;
+    answer(&F.uas1, inv5, 183, "b5");
+    assert_int_equal(must_next_to(&F.uac)->status, 183);
+    hook_rc = 1;
+    send_invite(UAS1, "pc-6", NULL);
+    assert_int_equal(hook_rc, PL_OK);
+    pl_msg *c5 = must_next_to(&F.uas1);
+    assert_int_equal(c5->method_id, PL_METHOD_CANCEL);
+    assert_str(c5->call_id, "pc-5");
+    pl_msg *inv6 = must_next_to(&F.uas1);
+    assert_int_equal(inv6->method_id, PL_METHOD_INVITE);
+    assert_str(inv6->call_id, "pc-6");
+    callee_487(inv5, c5);
+    answer(&F.uas1, inv6, 200, "b6");
+    assert_int_equal(must_next_to(&F.uac)->status, 200);
+    F.ev_hook = NULL;
+    run_until(40000);
+    assert_int_equal(stats().live, 0);
+}
+
+/* ---- pl_proxy_request */
+
+static void on_local_final(pl_proxy *p, const pl_msg *resp, void *arg)
+{
+    assert_ptr_equal(p, F.p);
+    assert_ptr_equal(arg, &F);
+    assert_non_null(resp);
+    if (!F.cb_calls++)
+        F.cb_first = resp->status;
+    F.cb_synth_count += resp->synthesized;
+    F.cb_inside += F.in_call;
+    F.cb_status = resp->status;
+    F.cb_synth = resp->synthesized;
+    F.cb_auth = pl_msg_hdr_find(resp, PL_HDR_WWW_AUTHENTICATE, 0) >= 0;
+}
+
+static int local_send(const char *text, const pl_target *dst)
+{
+    pl_msg *m = pl_arena_alloc(tu_arena(), sizeof(*m));
+    assert_non_null(m);
+    assert_int_equal(tu_parse(text, m, NULL), PL_OK);
+    F.in_call = true;
+    int rc = pl_proxy_request(F.p, m, dst, on_local_final, &F);
+    F.in_call = false;
+    return rc;
+}
+
+#define BYE_HEAD(ruri)                                                                             \
+    "BYE " ruri " SIP/2.0\n"                                                                       \
+    "From: <sip:bob@example.com>;tag=b1\n"                                                         \
+    "To: <sip:alice@10.0.0.2>;tag=a1\n"                                                            \
+    "Call-ID: local-1\n"                                                                           \
+    "CSeq: 7 BYE\n"
+
+/* A BYE of the proxy's own with a loose Route set: to the first Route,
+ * Route headers kept, our Via alone, Max-Forwards 70; the 200 reaches the
+ * callback once, after the call; no REQUEST_IN, no router. */
+static void test_local_bye_loose_route(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        local_send(
+            BYE_HEAD(
+                "sip:alice@10.0.0.2:5060") "Route: <sip:10.0.0.5:5060;lr>, <sip:10.0.0.9;lr;x=1>\n"
+                                           "Content-Length: 0\n\n",
+            NULL),
+        PL_OK);
+    assert_int_equal(F.cb_calls, 0);
+    pl_msg *m = must_next_to(&F.edge);
+    assert_int_equal(m->method_id, PL_METHOD_BYE);
+    assert_str(m->ruri_raw, "sip:alice@10.0.0.2:5060");
+    assert_int_equal(m->route_count, 2);
+    assert_str(m->route->uri_raw, "sip:10.0.0.5:5060;lr");
+    assert_str(m->route->next->uri_raw, "sip:10.0.0.9;lr;x=1");
+    assert_int_equal(m->via_count, 1);
+    assert_str(m->via->host, "10.0.0.1");
+    assert_memory_equal(m->via->branch.p, "z9hG4bKpl", 9);
+    assert_int_equal(m->max_forwards, 70);
+    assert_int_equal(m->record_route_count, 0);
+    assert_null(next_to(&F.uac)); /* not by the Request-URI */
+    answer(&F.edge, m, 200, "b1");
+    assert_int_equal(F.cb_calls, 0); /* not from inside the receive either */
+    run_until(10);
+    assert_int_equal(F.cb_calls, 1);
+    assert_int_equal(F.cb_inside, 0);
+    assert_int_equal(F.cb_status, 200);
+    assert_false(F.cb_synth);
+    answer(&F.edge, m, 200, "b1"); /* a retransmission: absorbed */
+    run_until(40000);
+    assert_int_equal(F.cb_calls, 1);
+    pl_proxy_stats s = stats();
+    assert_int_equal(s.local_requests, 1);
+    assert_int_equal(s.requests, 0);
+    assert_int_equal(s.live, 0);
+    assert_int_equal(F.local_in, 0);
+    assert_true(F.local_events >= 3); /* forwarded, reply received, deleted */
+    assert_int_equal(F.events[0], 0);
+}
+
+/* A strict router as first Route (no lr): it becomes the Request-URI and
+ * the Request-URI the last Route (16.6 step 6). A Via given is dropped. */
+static void test_local_strict_route(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        local_send(
+            BYE_HEAD("sip:alice@10.0.0.2:5060") "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKgone\n"
+                                                "Max-Forwards: 10\n"
+                                                "Route: <sip:10.0.0.5:5060>\n"
+                                                "Content-Length: 0\n\n",
+            NULL),
+        PL_OK);
+    pl_msg *m = must_next_to(&F.edge);
+    assert_str(m->ruri_raw, "sip:10.0.0.5:5060");
+    assert_int_equal(m->route_count, 1);
+    assert_str(m->route->uri_raw, "sip:alice@10.0.0.2:5060");
+    assert_int_equal(m->via_count, 1);
+    assert_str(m->via->host, "10.0.0.1");
+    assert_int_equal(m->max_forwards, 10); /* as given: our first hop */
+    answer(&F.edge, m, 200, "b1");
+    run_until(10);
+    assert_int_equal(F.cb_calls, 1);
+    assert_int_equal(F.cb_status, 200);
+}
+
+/* dst given: sent there, whatever the Request-URI and Route say; two
+ * requests alike get two branches; a 401 is the final, as received. */
+static void test_local_dst_and_401(void **state)
+{
+    (void)state;
+    const char *opt = "OPTIONS " UAS1 " SIP/2.0\n"
+                      "From: <sip:10.0.0.1>;tag=p1\n"
+                      "To: <" UAS1 ">\n"
+                      "Call-ID: local-2\n"
+                      "CSeq: 1 OPTIONS\n"
+                      "Content-Length: 0\n\n";
+    assert_int_equal(local_send(opt, &F.uas2.self), PL_OK);
+    assert_int_equal(local_send(opt, &F.uas2.self), PL_OK);
+    assert_null(next_to(&F.uas1));
+    pl_msg *m1 = must_next_to(&F.uas2);
+    pl_msg *m2 = must_next_to(&F.uas2);
+    assert_str(m1->ruri_raw, UAS1);
+    assert_false(pl_str_eq(m1->via->branch, m2->via->branch));
+    pl_msg r;
+    assert_int_equal(
+        pl_msg_build_response(&r, tu_arena(), m1, 401, PL_STR_NULL, PL_STR_LIT("u1"), NULL), PL_OK);
+    pl_msg_hdr_append(&r, PL_STR_LIT("WWW-Authenticate"),
+                      PL_STR_LIT("Digest realm=\"one\", nonce=\"n1\""));
+    assert_int_equal(send_msg(&F.uas2, &r), PL_OK);
+    run_until(10);
+    assert_int_equal(F.cb_calls, 1);
+    assert_int_equal(F.cb_status, 401);
+    assert_false(F.cb_synth);
+    assert_true(F.cb_auth);
+    answer(&F.uas2, m2, 503, "u2");
+    run_until(10);
+    assert_int_equal(F.cb_calls, 2);
+    assert_int_equal(F.cb_status, 503); /* not made 500: nobody upstream */
+    assert_false(F.cb_synth);
+    assert_int_equal(stats().forwarded, 0); /* branches of forwarded requests only */
+}
+
+/* No answer: Timer F (64*T1) ends it with a 408 made here. */
+static void test_local_timeout_408(void **state)
+{
+    (void)state;
+    assert_int_equal(local_send(BYE_HEAD(UAS1) "Content-Length: 0\n\n", NULL), PL_OK);
+    must_next_to(&F.uas1);
+    run_until(31000);
+    assert_int_equal(F.cb_calls, 0);
+    run_until(2000);
+    assert_int_equal(F.cb_calls, 1);
+    assert_int_equal(F.cb_status, 408);
+    assert_true(F.cb_synth);
+    run_until(40000);
+    assert_int_equal(F.cb_calls, 1);
+    assert_int_equal(stats().live, 0);
+}
+
+/* Unreachable: a refused send, a transport error reported later, a name
+ * with no resolver: 503 each, never from inside the call. */
+static void test_local_unreachable_503(void **state)
+{
+    (void)state;
+    F.px.fail_next = 1;
+    assert_int_equal(local_send(BYE_HEAD(UAS1) "Content-Length: 0\n\n", NULL), PL_OK);
+    assert_int_equal(F.cb_calls, 0);
+    run_until(10);
+    assert_int_equal(F.cb_calls, 1);
+    assert_int_equal(F.cb_status, 503);
+    assert_true(F.cb_synth);
+
+    assert_int_equal(local_send(BYE_HEAD(UAS1) "Content-Length: 0\n\n", NULL), PL_OK);
+    must_next_to(&F.uas1);
+    pl_proxy_transport_error(F.p, &F.uas1.self);
+    run_until(10);
+    assert_int_equal(F.cb_calls, 2);
+    assert_int_equal(F.cb_status, 503);
+    assert_true(F.cb_synth);
+
+    assert_int_equal(local_send(BYE_HEAD("sip:bob@nowhere.invalid") "Content-Length: 0\n\n", NULL),
+                     PL_OK);
+    assert_int_equal(F.cb_calls, 2);
+    run_until(10);
+    assert_int_equal(F.cb_calls, 3);
+    assert_int_equal(F.cb_status, 503);
+    assert_int_equal(F.cb_inside, 0);
+    run_until(40000);
+    assert_int_equal(stats().live, 0);
+}
+
+/* Over a stream the request gets a Content-Length (18.3). */
+static void test_local_options_tcp(void **state)
+{
+    (void)state;
+    sim_ep tcp;
+    sim_ep_init(&tcp, &F.wheel, "tcp:10.0.0.3:5060");
+    assert_int_equal(local_send("OPTIONS " UAS1 ";transport=tcp SIP/2.0\n"
+                                "From: <sip:10.0.0.1>;tag=p1\n"
+                                "To: <" UAS1 ">\n"
+                                "Call-ID: local-3\n"
+                                "CSeq: 2 OPTIONS\n\n",
+                                NULL),
+                     PL_OK);
+    pl_msg *m = must_next_to(&tcp);
+    assert_int_equal(m->method_id, PL_METHOD_OPTIONS);
+    assert_true(m->has_content_length);
+    assert_int_equal(m->content_length, 0);
+    assert_true(pl_str_case_eq_c(m->via->transport, "TCP"));
+    answer(&tcp, m, 200, "u1");
+    run_until(10);
+    assert_int_equal(F.cb_calls, 1);
+    assert_int_equal(F.cb_status, 200);
+    sim_ep_free(&tcp);
+}
+
+/* pl_proxy_free with one pending: the callback gets a 503 once, first. */
+static void test_local_free_pending(void **state)
+{
+    (void)state;
+    assert_int_equal(local_send(BYE_HEAD(UAS1) "Content-Length: 0\n\n", NULL), PL_OK);
+    must_next_to(&F.uas1);
+    /* A second one whose 200 came but is not reported yet: that 200 is what it gets. */
+    assert_int_equal(local_send("OPTIONS " UAS2 " SIP/2.0\n"
+                                "From: <sip:10.0.0.1>;tag=p1\n"
+                                "To: <" UAS2 ">\n"
+                                "Call-ID: local-4\n"
+                                "CSeq: 1 OPTIONS\n\n",
+                                NULL),
+                     PL_OK);
+    answer(&F.uas2, must_next_to(&F.uas2), 200, "u2");
+    assert_int_equal(F.cb_calls, 0);
+    pl_proxy_free(F.p);
+    assert_int_equal(F.cb_calls, 2);
+    assert_int_equal(F.cb_status + F.cb_first, 503 + 200);
+    assert_int_equal(F.cb_synth_count, 1);
+    F.p = pl_proxy_new(&(pl_proxy_config){.wheel = &F.wheel, .sender = &F.px.sender});
+    assert_non_null(F.p); /* for teardown */
+    run_until(40000);
+    assert_int_equal(F.cb_calls, 2);
+}
+
+/* What pl_proxy_request refuses. */
+static void test_local_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "INVITE " UAS1 " SIP/2.0\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>\nCall-ID: r1\n"
+        "CSeq: 1 INVITE\n\n",
+        "ACK " UAS1 " SIP/2.0\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>\nCall-ID: r1\n"
+        "CSeq: 1 ACK\n\n",
+        "CANCEL " UAS1 " SIP/2.0\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>\nCall-ID: r1\n"
+        "CSeq: 1 CANCEL\n\n",
+        "BYE " UAS1 " SIP/2.0\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>\nCSeq: 1 BYE\n\n",
+        "BYE " UAS1 " SIP/2.0\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>\nCall-ID: r1\n"
+        "CSeq: 1 OPTIONS\n\n",
+        "SIP/2.0 200 OK\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKx\nFrom: <sip:a@x>;tag=1\n"
+        "To: <sip:b@y>\nCall-ID: r1\nCSeq: 1 BYE\n\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(local_send(bad[i], NULL), PL_EINVAL);
+    assert_int_equal(stats().live, 0);
+    assert_int_equal(stats().local_requests, 0);
+    assert_int_equal(F.px.n, 0);
+}
+
+static void test_proxy_uri_local_and_wheel(void **state)
+{
+    (void)state;
+    assert_ptr_equal(pl_proxy_wheel(F.p), &F.wheel);
+    static const struct {
+        const char *uri;
+        bool ours;
+    } cases[] = {
+        {"sip:10.0.0.1:5060;lr", true},
+        {"sip:10.0.0.1", true},
+        {"sip:x@10.0.0.1;transport=tcp", true},
+        {"sip:example.com;lr;did=1", true},
+        {"sip:EXAMPLE.com:5060", true},
+        {"sip:10.0.0.1:5070", false},
+        {"sip:10.0.0.2:5060", false},
+        {"sip:example.org", false},
+        {"tel:+123", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pl_uri u;
+        assert_int_equal(pl_uri_parse(&u, pl_str_c(cases[i].uri), NULL), PL_OK);
+        if (pl_proxy_uri_local(F.p, &u) != cases[i].ours)
+            fail_msg("%s: expected %s", cases[i].uri, cases[i].ours ? "ours" : "not ours");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1147,6 +1677,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stray_2xx_forwarded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_in_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_with_lookup_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_route_params_accumulate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preq_cancel_before_provisional, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preq_cancel_ringing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preq_cancel_not_forwarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preq_cancel_from_observer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_bye_loose_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_strict_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_dst_and_401, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_timeout_408, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_unreachable_503, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_options_tcp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_free_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_uri_local_and_wheel, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

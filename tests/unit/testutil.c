@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TU_MAX_ALLOCS 4096
+#define TU_MAX_ALLOCS 65536
 
 static void *allocs[TU_MAX_ALLOCS];
 static size_t n_allocs;
