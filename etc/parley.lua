@@ -34,6 +34,8 @@
 -- calls one caller (the user part of From) may have at the same time
 -- across all workers; 0 turns the limit off. Without the setting, 10.
 local CALLER_LIMIT = config.caller_limit or 10
+assert(math.type(CALLER_LIMIT) == "integer" and CALLER_LIMIT >= 0,
+       "caller_limit must be a whole number, 0 or more")
 
 -- dialog is parleyd's dialog tracking (docs/script.md, DIALOGS). It is on
 -- unless the configuration turns it off, and then dialog.enabled is false
@@ -70,20 +72,25 @@ local function admit_call(req)
 
     -- The caller: the user part of From (a From without one, such as
     -- sip:example.com, counts under its whole URI).
+    --
+    -- The call is counted first and the count checked after: the counts
+    -- are shared by all workers, and two calls of one caller that arrive
+    -- at the same moment on two workers can then never both slip under
+    -- the limit (checking first, both could see one call to spare).
     local caller = req.from_user or req.from_uri
+    d:set_profile("caller", caller)
     if CALLER_LIMIT > 0 then
         local calls = dialog.profile_size("caller", caller)
-        if calls >= CALLER_LIMIT then
-            req:log("info", "caller " .. caller .. " has " .. calls ..
+        if calls > CALLER_LIMIT then
+            -- Not counted after all; the dialog fails with this answer.
+            d:unset_profile("caller", caller)
+            req:log("info", "caller " .. caller .. " has " .. (calls - 1) ..
                     " calls, the limit is " .. CALLER_LIMIT .. ": 486")
-            -- The dialog made above fails with this answer and is freed;
-            -- it was never counted.
             req:reply(486, "Busy Here")
             return false
         end
     end
-    -- Counted from now until the dialog ends.
-    d:set_profile("caller", caller)
+    -- Counted until the dialog ends.
     return true
 end
 

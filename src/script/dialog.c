@@ -360,11 +360,13 @@ static int mod_current(lua_State *L)
 /* dialog.match([mode]) -> dialog | nil */
 static int mod_match(lua_State *L)
 {
-    static const char *const MODES[] = {"did", "fallback", "sip", NULL};
+    static const char *const NAMES[] = {"did", "fallback", "sip", NULL};
+    static const pl_dlg_match_mode MODES[] = {PL_DLG_MATCH_DID_ONLY, PL_DLG_MATCH_DID_FALLBACK,
+                                              PL_DLG_MATCH_SIP_ONLY};
     pl_dlg_table *t = need_table(L, "dialog.match");
     pl_dlg_match_mode mode = pl_dlg_module_config(pl_dlg_table_module(t))->match_mode;
     if (!lua_isnoneornil(L, 1))
-        mode = (pl_dlg_match_mode)luaL_checkoption(L, 1, NULL, MODES);
+        mode = MODES[luaL_checkoption(L, 1, NULL, NAMES)];
     pl_preq *r = need_req(L, "dialog.match");
     pl_dlg *d = NULL;
     if (pl_dlg_match(t, r, mode, &d) == PL_OK && d)

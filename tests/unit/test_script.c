@@ -1074,6 +1074,10 @@ static void test_dialog_create_and_state(void **state)
     respond(&F.uas1, fwd, 180, "b1", NULL, NULL);
     r = ask_script(&c, "peek");
     assert_string_equal(hdr(r, "X-State"), "2");
+    /* on_reply finds the dialog of the response's request */
+    char line_180[64];
+    snprintf(line_180, sizeof(line_180), "reply\t180\t%s", c.id);
+    assert_non_null(find_log(line_180, c.cid));
 
     answer_call(&c, fwd, "b1");
     r = ask_script(&c, "peek");
@@ -1454,6 +1458,21 @@ static void test_default_without_dialogs(void **state)
     assert_non_null(call_bob(&a2, "alice", &status));
 }
 
+/* A caller_limit that is not a whole number stops the load, saying why. */
+static void test_default_bad_caller_limit(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"caller_limit=ten", NULL};
+    pl_script_config cfg = {.vars = vars};
+    pl_error err = {0};
+    assert_null(pl_script_new_config(F.proxy, DEFAULT, &cfg, &err));
+    assert_non_null(strstr(err.reason, "caller_limit must be a whole number"));
+    assert_int_equal(pl_script_check_config(DEFAULT, &cfg, &err), PL_EPARSE);
+    static const char *const good[] = {"caller_limit=0", NULL};
+    cfg.vars = good;
+    assert_int_equal(pl_script_check_config(DEFAULT, &cfg, &err), PL_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1491,6 +1510,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dialog_tracking_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_without_dialogs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_bad_caller_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialog_create_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialog_create_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dialog_profiles, setup, teardown),

@@ -250,3 +250,9 @@ function on_request(req)
     req:log("info", "dialog", d:id())
     assert(req:forward("sip:" .. user .. "@10.0.0.2:5060"))
 end
+
+-- The dialog of the request a response belongs to.
+function on_reply(reply, req)
+    local d = dialog.current()
+    req:log("info", "reply", reply.status, d and d:id() or "none")
+end
