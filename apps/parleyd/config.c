@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <parley/dialog.h>
 #include <parley/net.h>
 
 typedef enum key_type {
@@ -63,6 +64,21 @@ static const key_def KEYS[] = {
     {"tls_cert", K_PATH_FILE, OFF(tls_cert), 0, 0},
     {"tls_key", K_PATH_FILE, OFF(tls_key), 0, 0},
     {"tls_ca", K_PATH_FILE, OFF(tls_ca), 0, 0},
+    {"dialogs", K_BOOL, OFF(dialogs), 0, 0},
+    {"dialog_lifetime", K_DURATION, OFF(dialog_lifetime), 1000, 30u * 86400000u},
+    {"dialog_ping_interval", K_DURATION, OFF(dialog_ping_interval), 1000, 86400000},
+    {"dialog_early_timeout", K_DURATION, OFF(dialog_early_timeout), 1000, 86400000},
+    {"dialog_noack_timeout", K_DURATION, OFF(dialog_noack_timeout), 1000, 86400000},
+    {"dialog_delete_delay", K_DURATION, OFF(dialog_delete_delay), 0, 86400000},
+    {"dialog_match", K_STRING, OFF(dialog_match), 0, sizeof(((pd_config *)0)->dialog_match)},
+    {"dialog_rr_param", K_STRING, OFF(dialog_rr_param), 0,
+     sizeof(((pd_config *)0)->dialog_rr_param)},
+    {"dialog_max", K_UINT, OFF(dialog_max), 0, 100000000},
+    {"profiles_with_value", K_STRING, OFF(profiles_with_value), 0,
+     sizeof(((pd_config *)0)->profiles_with_value)},
+    {"profiles_no_value", K_STRING, OFF(profiles_no_value), 0,
+     sizeof(((pd_config *)0)->profiles_no_value)},
+    {"caller_limit", K_UINT, OFF(caller_limit), 0, 1000000},
 };
 
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
@@ -103,6 +119,38 @@ void pd_config_defaults(pd_config *c, const char *script)
     c->max_contacts = 16;
     c->loop_detect = false;
     snprintf(c->server_header, sizeof(c->server_header), "parleyd/" PARLEYD_VERSION);
+    c->dialogs = true;
+    c->dialog_lifetime = 12u * 3600000u;
+    c->dialog_ping_interval = 30000;
+    c->dialog_early_timeout = 300000;
+    c->dialog_noack_timeout = 60000;
+    c->dialog_delete_delay = 0;
+    snprintf(c->dialog_match, sizeof(c->dialog_match), "did-fallback");
+    snprintf(c->dialog_rr_param, sizeof(c->dialog_rr_param), "did");
+    c->dialog_max = 0;
+    snprintf(c->profiles_with_value, sizeof(c->profiles_with_value), "caller");
+    c->profiles_no_value[0] = '\0';
+    c->caller_limit = 10;
+}
+
+int pd_config_match_mode(const pd_config *c)
+{
+    if (strcmp(c->dialog_match, "did-fallback") == 0)
+        return PL_DLG_MATCH_DID_FALLBACK;
+    if (strcmp(c->dialog_match, "did-only") == 0)
+        return PL_DLG_MATCH_DID_ONLY;
+    if (strcmp(c->dialog_match, "sip-only") == 0)
+        return PL_DLG_MATCH_SIP_ONLY;
+    return -1;
+}
+
+/* "a;b" of letters, digits, '_' and '-': a profile list. */
+static bool profile_list_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == ';' || *s == ' '))
+            return false;
+    return true;
 }
 
 static const char *LEVELS[] = {"?", "error", "warn", "info", "debug"};
@@ -368,13 +416,24 @@ int pd_config_check(const pd_config *c, char *err, size_t errcap)
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->listen[i], c->listen[j]) == 0)
                 return fail(err, errcap, "listen address %s given twice", c->listen[i]);
+    if (pd_config_match_mode(c) < 0)
+        return fail(err, errcap, "dialog_match is did-fallback, did-only or sip-only, not \"%s\"",
+                    c->dialog_match);
+    if (!c->dialog_rr_param[0] || !profile_list_ok(c->dialog_rr_param) ||
+        strchr(c->dialog_rr_param, ';') || strchr(c->dialog_rr_param, ' '))
+        return fail(err, errcap, "dialog_rr_param must be a token (letters, digits, _ and -)");
+    if (!profile_list_ok(c->profiles_with_value) || !profile_list_ok(c->profiles_no_value))
+        return fail(err, errcap,
+                    "profile names are letters, digits, '_' and '-', separated by ';'");
     return 0;
 }
 
 /* A duration the way a person writes it. */
 static void print_duration(FILE *out, const char *key, uint32_t ms)
 {
-    if (ms % 3600000 == 0)
+    if (ms == 0)
+        fprintf(out, "%s = 0s\n", key);
+    else if (ms % 3600000 == 0)
         fprintf(out, "%s = %uh\n", key, ms / 3600000);
     else if (ms % 60000 == 0 && ms >= 600000)
         fprintf(out, "%s = %um\n", key, ms / 60000);

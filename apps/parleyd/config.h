@@ -35,6 +35,15 @@ typedef struct pd_config {
     bool loop_detect;
     char server_header[128]; /* empty: no Server header */
     char tls_cert[PATH_MAX], tls_key[PATH_MAX], tls_ca[PATH_MAX];
+    /* Dialog tracking (docs/dialog.md). */
+    bool dialogs;
+    uint32_t dialog_lifetime, dialog_ping_interval, dialog_early_timeout; /* milliseconds */
+    uint32_t dialog_noack_timeout, dialog_delete_delay;                   /* milliseconds */
+    char dialog_match[16]; /* "did-fallback", "did-only", "sip-only" */
+    char dialog_rr_param[33];
+    uint32_t dialog_max; /* per worker; 0: no limit */
+    char profiles_with_value[512], profiles_no_value[512];
+    uint32_t caller_limit; /* the default script's concurrent calls per caller */
 } pd_config;
 
 /* The built-in defaults; script is the default script's path. */
@@ -63,6 +72,9 @@ int pd_config_check(const pd_config *c, char *err, size_t errcap);
 
 /* Every setting as a configuration file would give it. */
 void pd_config_print(const pd_config *c, FILE *out);
+
+/* dialog_match as the dialog module's mode; -1 when unknown. */
+int pd_config_match_mode(const pd_config *c);
 
 /* "error", "warn", "info", "debug" -> level; 0 when unknown. */
 pl_proxy_log_level pd_log_level_parse(const char *s);

@@ -11,6 +11,8 @@
  */
 #include "dispatch.h"
 
+#include <parley/dialog.h>
+
 static bool is_ws(char c)
 {
     return c == ' ' || c == '\t';
@@ -81,12 +83,9 @@ bool pd_call_id(const char *buf, size_t len, pl_str *out)
 
 uint32_t pd_call_id_hash(pl_str call_id)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < call_id.len; i++) {
-        h ^= (unsigned char)call_id.p[i];
-        h *= 16777619u;
-    }
-    return h;
+    /* The dialog module's hash: a dialog lives in the table of the worker
+     * that owns its Call-ID, and finds it from its id alone. */
+    return pl_dlg_hash(call_id);
 }
 
 int pd_owner(const char *buf, size_t len, unsigned n)

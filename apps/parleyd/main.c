@@ -56,7 +56,8 @@ static void usage(FILE *out)
                  "  -h, --help            this text\n"
                  "  -V, --version         the version\n"
                  "\n"
-                 "Signals: SIGTERM or SIGINT stops parleyd cleanly.\n"
+                 "Signals: SIGTERM or SIGINT stops parleyd cleanly; SIGUSR1 logs the dialog\n"
+                 "counters and profile sizes (\"stats: dialogs live=...\").\n"
                  "Exit status: 0 success, 1 runtime failure (e.g. an address in use),\n"
                  "2 usage, configuration or script error.\n"
                  "Manual: docs/parleyd.md.\n");
@@ -277,6 +278,46 @@ static int make_workers(pd_shared *sh, const pd_config *c)
     return 0;
 }
 
+static void dlg_log(pl_proxy_log_level level, pl_str call_id, const char *line, void *user)
+{
+    (void)user;
+    pd_log_line(level, PD_MAIN, call_id, line);
+}
+
+/* The dialog module, shared by the workers (one table each), with the configured profiles. */
+static pl_dlg_module *make_dialogs(pd_shared *sh, const pd_config *c)
+{
+    pl_dlg_config dc;
+    memset(&dc, 0, sizeof(dc));
+    dc.n_tables = sh->n;
+    dc.default_lifetime_s = c->dialog_lifetime / 1000;
+    dc.ping_interval_s = c->dialog_ping_interval / 1000;
+    dc.early_timeout_s = c->dialog_early_timeout / 1000;
+    dc.noack_timeout_s = c->dialog_noack_timeout / 1000;
+    dc.delete_delay_s = c->dialog_delete_delay / 1000;
+    dc.match_mode = (pl_dlg_match_mode)pd_config_match_mode(c);
+    dc.rr_param = c->dialog_rr_param;
+    dc.max_dialogs = c->dialog_max;
+    dc.post = pd_worker_post;
+    dc.log = dlg_log;
+    dc.log_level = c->log_level;
+    dc.user = sh;
+    pl_dlg_module *m = pl_dlg_module_new(&dc);
+    if (!m)
+        return NULL;
+    if ((c->profiles_with_value[0] &&
+         pl_dlg_profile_define(m, c->profiles_with_value, true) != PL_OK) ||
+        (c->profiles_no_value[0] &&
+         pl_dlg_profile_define(m, c->profiles_no_value, false) != PL_OK)) {
+        /* pd_config_check vetted the names: only a name in both lists gets here. */
+        fprintf(stderr, "%s: a profile is in both profiles_with_value and profiles_no_value\n",
+                prog);
+        pl_dlg_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 static void free_workers(pd_shared *sh)
 {
     for (unsigned i = 0; i < sh->n; i++) {
@@ -292,6 +333,44 @@ static void free_workers(pd_shared *sh)
                (unsigned long long)s.sends_in);
         pd_worker_free(sh->workers[i]);
     }
+}
+
+/* One line per profile size, for log_stats. */
+typedef struct stats_buf {
+    char line[1024];
+    size_t len;
+} stats_buf;
+
+static void add_profile(pl_dlg_profile *p, void *arg)
+{
+    stats_buf *b = arg;
+    pl_str n = pl_dlg_profile_name(p);
+    if (b->len < sizeof(b->line)) {
+        int k = snprintf(b->line + b->len, sizeof(b->line) - b->len, " %.*s=%zu", (int)n.len, n.p,
+                         pl_dlg_profile_size(p, (pl_str){NULL, 0}));
+        if (k > 0)
+            b->len += (size_t)k;
+    }
+}
+
+/* SIGUSR1: the dialog counters and profile sizes, one log line. */
+static void log_stats(pd_shared *sh)
+{
+    if (!sh->dialogs) {
+        pd_log(PL_PROXY_LOG_INFO, PD_MAIN, NO_CALL, "stats: dialog tracking is off");
+        return;
+    }
+    pl_dlg_stats s;
+    pl_dlg_get_stats(sh->dialogs, &s);
+    stats_buf b = {.len = 0};
+    b.line[0] = '\0';
+    pl_dlg_profile_each(sh->dialogs, add_profile, &b);
+    pd_log(PL_PROXY_LOG_INFO, PD_MAIN, NO_CALL,
+           "stats: dialogs live=%llu active=%llu early=%llu processed=%llu expired=%llu "
+           "failed=%llu terminated=%llu profiles%s",
+           (unsigned long long)s.live, (unsigned long long)s.active, (unsigned long long)s.early,
+           (unsigned long long)s.processed, (unsigned long long)s.expired,
+           (unsigned long long)s.failed, (unsigned long long)s.terminated, b.line);
 }
 
 /* Start the workers, wait for SIGTERM or SIGINT, stop them. Returns the exit status. */
@@ -313,6 +392,10 @@ static int run(pd_shared *sh, const sigset_t *sigs)
             int sig = 0;
             if (sigwait(sigs, &sig) != 0)
                 continue;
+            if (sig == SIGUSR1) {
+                log_stats(sh);
+                continue;
+            }
             if (sig == SIGHUP) {
                 pd_log(PL_PROXY_LOG_WARN, PD_MAIN, NO_CALL, "SIGHUP ignored (no reload yet)");
                 continue;
@@ -370,6 +453,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -384,13 +468,16 @@ int main(int argc, char **argv)
     sh->conns = pd_connreg_new();
     sh->workers = calloc(sh->n, sizeof(*sh->workers));
     int status = 1;
-    if (!sh->location || !sh->conns || !sh->workers)
+    if (cfg.dialogs)
+        sh->dialogs = make_dialogs(sh, &cfg);
+    if (!sh->location || !sh->conns || !sh->workers || (cfg.dialogs && !sh->dialogs))
         fprintf(stderr, "%s: out of memory\n", prog);
     else if ((status = make_workers(sh, &cfg)) == 0)
         status = run(sh, &sigs);
     if (sh->workers)
         free_workers(sh);
     free(sh->workers);
+    pl_dlg_module_free(sh->dialogs);
     pd_connreg_free(sh->conns);
     pl_location_free(sh->location);
     free(sh);

@@ -36,12 +36,15 @@ typedef enum item_kind {
     ITEM_RECEIVED, /* a message for our proxy, received by another worker */
     ITEM_SEND,     /* bytes to send on a stream connection we hold */
     ITEM_UNREACH,  /* another worker's transport found peer unreachable */
+    ITEM_JOB,      /* a function to run here (the dialog module's) */
 } item_kind;
 
 typedef struct item {
     pl_mpsc_node node; /* first: the node is the item */
     item_kind kind;
     pl_framing framing;
+    void (*fn)(void *arg); /* ITEM_JOB */
+    void *arg;
     pl_target peer; /* source of a received message, destination of a send */
     size_t len;
     char data[];
@@ -55,6 +58,7 @@ struct pd_worker {
     pl_net *net;
     pl_dns *dns;
     pl_proxy *proxy;
+    pl_dlg_table *dlg;
     pl_script *script;
     pl_sender sender;
     pl_mpsc queue;
@@ -84,6 +88,8 @@ static int hand_over(pd_shared *sh, unsigned index, item_kind kind, const pl_tar
         return PL_ENOMEM;
     it->kind = kind;
     it->framing = framing;
+    it->fn = NULL;
+    it->arg = NULL;
     it->peer = *peer;
     it->len = len;
     if (len)
@@ -111,7 +117,36 @@ static void run_item(pd_worker *w, item *it)
     case ITEM_UNREACH:
         pl_proxy_transport_error(w->proxy, &it->peer);
         break;
+    case ITEM_JOB:
+        it->fn(it->arg);
+        break;
     }
+}
+
+void pd_worker_post(unsigned index, void (*fn)(void *arg), void *arg, void *user)
+{
+    pd_shared *sh = user;
+    if (atomic_load_explicit(&sh->stopping, memory_order_acquire) || index >= sh->n) {
+        free(arg);
+        return;
+    }
+    pd_worker *to = sh->workers[index];
+    item *it = malloc(sizeof(*it));
+    if (!it) {
+        free(arg);
+        return;
+    }
+    memset(it, 0, sizeof(*it));
+    it->kind = ITEM_JOB;
+    it->fn = fn;
+    it->arg = arg;
+    pl_mpsc_push(&to->queue, &it->node);
+    uv_async_send(&to->wake);
+}
+
+pl_dlg_table *pd_worker_dialogs(const pd_worker *w)
+{
+    return w->dlg;
 }
 
 static void on_wake(uv_async_t *a)
@@ -295,6 +330,11 @@ static int make_proxy(pd_worker *w, char *err, size_t errcap, int *exit_code)
     w->proxy = pl_proxy_new(&pc);
     if (!w->proxy)
         return set_err(err, errcap, exit_code, 1, "worker", "cannot make the proxy");
+    if (w->sh->dialogs) {
+        w->dlg = pl_dlg_table_new(w->sh->dialogs, w->index, w->proxy);
+        if (!w->dlg)
+            return set_err(err, errcap, exit_code, 1, "worker", "cannot make the dialog table");
+    }
     pl_error perr = {0, 0, NULL};
     w->script = pl_script_new(w->proxy, c->script, &perr);
     if (!w->script)
@@ -395,7 +435,9 @@ void pd_worker_free(pd_worker *w)
 {
     if (!w)
         return;
-    /* The proxy first: the script keeps nothing of it once it is gone. */
+    /* The dialog table before the proxy it watches; the proxy before the
+     * script (the script keeps nothing of it once it is gone). */
+    pl_dlg_table_free(w->dlg);
     pl_proxy_free(w->proxy);
     pl_script_free(w->script);
     pl_dns_free(w->dns);
@@ -410,7 +452,11 @@ void pd_worker_free(pd_worker *w)
         uv_loop_close(&w->loop);
     }
     pl_mpsc_node *n;
-    while ((n = pl_mpsc_pop(&w->queue)))
-        free(n);
+    while ((n = pl_mpsc_pop(&w->queue))) {
+        item *it = (item *)n;
+        if (it->kind == ITEM_JOB)
+            free(it->arg); /* a job never run: its block */
+        free(it);
+    }
     free(w);
 }

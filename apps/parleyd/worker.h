@@ -15,6 +15,8 @@
 
 #include <stdatomic.h>
 
+#include <parley/dialog.h>
+
 #include "config.h"
 #include "connreg.h"
 
@@ -24,6 +26,7 @@ typedef struct pd_shared {
     const pd_config *cfg;
     pl_location *location;
     pd_connreg *conns;
+    pl_dlg_module *dialogs; /* NULL: dialog tracking off */
     pd_worker **workers;
     unsigned n;
     atomic_bool stopping; /* no more hand-overs: the workers are stopping */
@@ -55,6 +58,12 @@ int pd_worker_start(pd_worker *w);
 void pd_worker_stop(pd_worker *w);
 void pd_worker_join(pd_worker *w);
 void pd_worker_get_stats(const pd_worker *w, pd_worker_stats *out);
+/* The dialog module's post function: run fn(arg) on worker index's loop (arg is freed unrun when
+ * the workers are stopping). */
+void pd_worker_post(unsigned index, void (*fn)(void *arg), void *arg, void *user);
+/* This worker's dialog table (NULL when tracking is off). */
+pl_dlg_table *pd_worker_dialogs(const pd_worker *w);
+
 /* After every worker has stopped and been joined: free everything. */
 void pd_worker_free(pd_worker *w);
 

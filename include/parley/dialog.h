@@ -342,10 +342,64 @@ int pl_dlg_validate(pl_dlg *d, pl_preq *r);
 /* Make r's Request-URI and Route set the stored ones of its destination leg. */
 int pl_dlg_fix_route(pl_dlg *d, pl_preq *r);
 
+/* ------------------------------------------------------------ saving and loading */
+
+/*
+ * A confirmed dialog as a store keeps it (issue 7's persistence and a
+ * cluster's replication): what a BYE, a ping, a timer and the profiles
+ * need, and nothing of the transactions.
+ */
+typedef struct pl_dlg_leg_record {
+    pl_str tag, contact, route; /* route: Route values, comma-separated */
+    uint32_t cseq_to, cseq_from, inv_cseq;
+    bool has_src; /* a TCP/TLS leg's connection address */
+    pl_target src;
+} pl_dlg_leg_record;
+
+typedef struct pl_dlg_record {
+    uint64_t id;
+    pl_dlg_state state; /* 3 or 4 */
+    uint32_t flags;
+    pl_str call_id, from_uri, to_uri;
+    pl_dlg_leg_record leg[2];  /* the caller, the primary callee */
+    uint64_t lifetime_left_ms; /* 0: it expires as soon as it is loaded */
+    uint32_t ping_interval_s;
+    /* Values "name#T#value|" (T: 1 string, 2 integer) and profiles
+     * "name#value|", with '#', '|' and '\' escaped by '\'. */
+    pl_str values, profiles;
+    pl_str end_reason;
+} pl_dlg_record;
+
+/*
+ * d as a record: strings point into d (valid until it changes), values
+ * and profiles are written into buf. PL_ESTATE (not confirmed),
+ * PL_ENOSPC.
+ */
+int pl_dlg_export(const pl_dlg *d, pl_dlg_record *out, char *buf, size_t cap);
+/*
+ * Load a record into t (on t's thread): the dialog comes back confirmed,
+ * with its legs, CSeqs, route sets, values, profile memberships (profiles
+ * not defined are skipped, logged), flags, pings, and what is left of its
+ * lifetime (none left: it expires at once, with BYE when flagged); the
+ * LOADED callbacks fire. PL_EINVAL (the id's hash is not its Call-ID's,
+ * or it belongs to another table, or a malformed record), PL_ESTATE (that
+ * id is here already), PL_ENOMEM.
+ */
+int pl_dlg_restore(pl_dlg_table *t, const pl_dlg_record *rec, pl_dlg **out);
+
 /* ------------------------------------------------------------ walking and statistics */
 
 /* Every dialog of t (on t's thread); fn may not free or end dialogs. */
 void pl_dlg_table_walk(pl_dlg_table *t, void (*fn)(pl_dlg *d, void *arg), void *arg);
+
+/*
+ * Heap bytes d holds: the return value counts the dialog, its legs (tag
+ * and remote target excluded), route sets, values, profile memberships
+ * and callbacks; *strings (if not NULL) the Call-ID, From/To URIs, tags
+ * and remote targets. Each allocation counted as the allocator gives it
+ * (malloc_usable_size).
+ */
+size_t pl_dlg_memory(const pl_dlg *d, size_t *strings);
 
 typedef struct pl_dlg_stats {
     uint64_t active;     /* now in state 3 or 4 */

@@ -8,6 +8,7 @@
  * response reaches the proxy, before it goes upstream; a BYE ends the
  * dialog when the request passes, not when its 200 comes back.
  */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -706,7 +707,7 @@ void pl_dlg_notify_saved(pl_dlg *d)
 
 /* ---- legs */
 
-static uint32_t add_leg(pl_dlg *d)
+uint32_t pl__dlg_add_leg(pl_dlg *d)
 {
     if (d->nlegs == d->caplegs) {
         uint32_t cap = d->caplegs ? d->caplegs * 2 : 2;
@@ -846,6 +847,48 @@ pl_dlg_dir pl_dlg_direction(pl_dlg_table *t, const pl_preq *r)
 
 /* ---- creation */
 
+pl_dlg *pl__dlg_alloc(pl_dlg_table *t, uint32_t hash, uint64_t id)
+{
+    pl_dlg *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->t = t;
+    d->hash = hash;
+    d->id = id;
+    d->lifetime_s = t->m->cfg.default_lifetime_s;
+    d->ping_interval_s = t->m->cfg.ping_interval_s;
+    d->created_ms = pl__dlg_now(t);
+    pl_timer_init(&d->t_life, pl__dlg_life_timer, d);
+    pl_timer_init(&d->t_aux, pl__dlg_ping_timer, d);
+    return d;
+}
+
+void pl__dlg_discard(pl_dlg *d)
+{
+    for (uint32_t i = 0; i < d->nlegs; i++) {
+        str_free(&d->legs[i].tag);
+        str_free(&d->legs[i].contact);
+        str_free(&d->legs[i].route);
+        free(d->legs[i].src);
+    }
+    free(d->legs);
+    str_free(&d->call_id);
+    str_free(&d->from_uri);
+    str_free(&d->to_uri);
+    pl__dlg_values_free(d);
+    pl__dlg_profiles_drop(d);
+    free(d);
+}
+
+void pl__dlg_link(pl_dlg_table *t, pl_dlg *d)
+{
+    d->ref = 1; /* the table's */
+    d->in_table = true;
+    link_dlg(t, d);
+    maybe_grow(t);
+    atomic_fetch_add(&t->m->st_live, 1);
+}
+
 int pl_dlg_create(pl_dlg_table *t, pl_preq *r, uint32_t flags, pl_dlg **out)
 {
     pl_dlg_module *m = t->m;
@@ -863,19 +906,13 @@ int pl_dlg_create(pl_dlg_table *t, pl_preq *r, uint32_t flags, pl_dlg **out)
         return PL_EINVAL;
     if (m->cfg.max_dialogs && t->count >= m->cfg.max_dialogs)
         return PL_ELIMIT;
-    pl_dlg *d = calloc(1, sizeof(*d));
+    uint32_t hash = pl_dlg_hash(msg->call_id);
+    pl_dlg *d = pl__dlg_alloc(
+        t, hash, (uint64_t)hash << 32 | (uint32_t)atomic_fetch_add(&m->next_id, m->cfg.id_step));
     if (!d)
         return PL_ENOMEM;
-    d->t = t;
-    d->hash = pl_dlg_hash(msg->call_id);
-    d->id = (uint64_t)d->hash << 32 | (uint32_t)atomic_fetch_add(&m->next_id, m->cfg.id_step);
     d->state = PL_DLG_UNCONFIRMED;
     d->flags = flags;
-    d->lifetime_s = m->cfg.default_lifetime_s;
-    d->ping_interval_s = m->cfg.ping_interval_s;
-    d->created_ms = pl__dlg_now(t);
-    pl_timer_init(&d->t_life, pl__dlg_life_timer, d);
-    pl_timer_init(&d->t_aux, pl__dlg_ping_timer, d);
     int rc = PL_OK;
     const pl_nameaddr *rrs[64];
     size_t nrr = 0;
@@ -885,7 +922,7 @@ int pl_dlg_create(pl_dlg_table *t, pl_preq *r, uint32_t flags, pl_dlg **out)
         else
             rrs[nrr++] = rr;
     }
-    if (rc == PL_OK && add_leg(d) == UINT32_MAX)
+    if (rc == PL_OK && pl__dlg_add_leg(d) == UINT32_MAX)
         rc = PL_ENOMEM;
     if (rc == PL_OK) {
         dlg_leg *caller = &d->legs[0];
@@ -915,25 +952,11 @@ int pl_dlg_create(pl_dlg_table *t, pl_preq *r, uint32_t flags, pl_dlg **out)
         }
     }
     if (rc != PL_OK) {
-        for (uint32_t i = 0; i < d->nlegs; i++) {
-            str_free(&d->legs[i].tag);
-            str_free(&d->legs[i].contact);
-            str_free(&d->legs[i].route);
-            free(d->legs[i].src);
-        }
-        free(d->legs);
-        str_free(&d->call_id);
-        str_free(&d->from_uri);
-        str_free(&d->to_uri);
-        free(d);
+        pl__dlg_discard(d);
         return rc;
     }
-    d->ref = 1; /* the table's */
-    d->in_table = true;
-    link_dlg(t, d);
-    maybe_grow(t);
+    pl__dlg_link(t, d);
     atomic_fetch_add(&m->st_processed, 1);
-    atomic_fetch_add(&m->st_live, 1);
     if (!attach(t, r, d, PL_DLG_DIR_DOWNSTREAM, 0, true)) {
         d->state = PL_DLG_DELETED;
         d->in_table = false;
@@ -1005,7 +1028,7 @@ static void initial_reply(pl_dlg *d, uint32_t branch, const pl_msg *resp)
     if (tag.len) {
         leg = callee_leg(d, tag);
         if (!leg) {
-            leg = add_leg(d);
+            leg = pl__dlg_add_leg(d);
             if (leg == UINT32_MAX)
                 return;
             dlg_leg *l = &d->legs[leg];
@@ -1487,4 +1510,33 @@ int pl_dlg_fix_route(pl_dlg *d, pl_preq *r)
     if (rc == PL_OK && dst->route.len)
         rc = pl_msg_hdr_append(m, PL_STR_LIT("Route"), dst->route);
     return rc;
+}
+
+/* ---- memory */
+
+static size_t heap(const void *p)
+{
+    return p ? malloc_usable_size((void *)p) : 0;
+}
+
+size_t pl_dlg_memory(const pl_dlg *d, size_t *strings)
+{
+    size_t n = heap(d) + heap(d->legs), s = 0;
+    for (uint32_t i = 0; i < d->nlegs; i++) {
+        const dlg_leg *l = &d->legs[i];
+        n += heap(l->route.p) + heap(l->src);
+        s += heap(l->tag.p) + heap(l->contact.p);
+    }
+    for (const dlg_val *v = d->vals; v; v = v->next)
+        n += heap(v);
+    for (const plink *l = d->links; l; l = l->next)
+        n += heap(l);
+    for (const dlg_cb *c = d->cbs; c; c = c->next)
+        n += heap(c);
+    if (d->end_reason_owned)
+        n += heap(d->end_reason.p);
+    s += heap(d->call_id.p) + heap(d->from_uri.p) + heap(d->to_uri.p);
+    if (strings)
+        *strings = s;
+    return n;
 }

@@ -166,6 +166,13 @@ struct pl_dlg_module {
 };
 
 /* dialog.c */
+/* A new dialog's memory and timers (not linked yet). */
+pl_dlg *pl__dlg_alloc(pl_dlg_table *t, uint32_t hash, uint64_t id);
+/* Free a dialog never linked (no callbacks). */
+void pl__dlg_discard(pl_dlg *d);
+/* Link d into t with the table's reference. */
+void pl__dlg_link(pl_dlg_table *t, pl_dlg *d);
+uint32_t pl__dlg_add_leg(pl_dlg *d);
 void pl__dlg_ref(pl_dlg *d);
 void pl__dlg_unref(pl_dlg *d);
 void pl__dlg_fire(pl_dlg *d, uint32_t type, const pl_msg *msg, pl_dlg_dir dir, uint32_t leg);

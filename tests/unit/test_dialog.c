@@ -1194,8 +1194,12 @@ static void *wk_main(void *arg)
         if (pk && pl_msg_parse(&inv, pk->buf, pk->len, &a, NULL, NULL) == PL_OK &&
             inv.method_id == PL_METHOD_INVITE &&
             pl_msg_build_response(&resp, &a, &inv, i % 2 ? 486 : 200, PL_STR_NULL, PL_STR_LIT("b"),
-                                  NULL) == PL_OK)
-            sim_inject(&uas, px.layer, &resp);
+                                  NULL) == PL_OK) {
+            char out[2048];
+            size_t olen;
+            if (pl_msg_print(&resp, out, sizeof(out), &olen) == PL_OK)
+                sim_inject_raw(&uas, px.layer, out, olen); /* no tu_ helpers off the main thread */
+        }
         pl_arena_free(&a);
         char cid[32];
         /* Every few calls, end the confirmed ones. */
@@ -1256,6 +1260,129 @@ static void test_profiles_threads(void **state)
     pl_dlg_module_free(m);
 }
 
+/* What a confirmed two-party dialog with one profile membership holds
+ * (issue 6: under 1 KiB besides the Call-ID, URIs and tags). */
+static void test_memory(void **state)
+{
+    (void)state;
+    assert_int_equal(pl_dlg_profile_define(F.m, "caller", true), PL_OK);
+    F.prof = pl_dlg_profile_find(F.m, PL_STR_LIT("caller"));
+    confirmed_call("mem-1", true);
+    pl_dlg *d = cur();
+    /* (The count includes this test's own callback registration.) */
+    size_t strings;
+    size_t n = pl_dlg_memory(d, &strings);
+    printf("dialog memory: %zu bytes (+ %zu of Call-ID, URIs, tags, remote targets)\n", n, strings);
+    assert_true(n < 1024);
+    assert_true(strings > 0);
+}
+
+/* ---- saving and loading: a record, restored, works as before (T9's in-memory half) */
+
+static int loaded_seen;
+static void on_loaded(pl_dlg *d, uint32_t type, const pl_dlg_cb_params *prm)
+{
+    (void)prm;
+    assert_int_equal(type, PL_DLGCB_LOADED);
+    loaded_seen++;
+    assert_int_equal(pl_dlg_register_cb(F.m, d, ALL_PER_DLG, logcb, NULL, NULL), PL_OK);
+}
+
+static void test_export_restore(void **state)
+{
+    (void)state;
+    assert_int_equal(pl_dlg_profile_define(F.m, "caller", true), PL_OK);
+    F.prof = pl_dlg_profile_find(F.m, PL_STR_LIT("caller"));
+    F.flags = PL_DLG_F_BYE_ON_TIMEOUT;
+    const char *rr = confirmed_call("r1", true);
+    pl_dlg *d = cur();
+    assert_int_equal(pl_dlg_value_set_str(d, PL_STR_LIT("k#1|x"), PL_STR_LIT("v\\a|b")), PL_OK);
+    assert_int_equal(pl_dlg_value_set_int(d, PL_STR_LIT("n"), 7), PL_OK);
+    assert_int_equal(pl_dlg_set_lifetime(d, 100), PL_OK);
+    run_for(10000);
+    /* Copy the record out (its strings point into the dialog). */
+    pl_dlg_record rec;
+    char buf[1024];
+    assert_int_equal(pl_dlg_export(d, &rec, buf, sizeof(buf)), PL_OK);
+    assert_int_equal(rec.state, PL_DLG_CONFIRMED);
+    assert_true(rec.lifetime_left_ms > 89000 && rec.lifetime_left_ms <= 90000);
+    assert_str(rec.profiles, "caller#alice|");
+    char keep[2048];
+    size_t k = 0;
+    pl_str *strs[] = {&rec.call_id,        &rec.from_uri,     &rec.to_uri,     &rec.leg[0].tag,
+                      &rec.leg[0].contact, &rec.leg[0].route, &rec.leg[1].tag, &rec.leg[1].contact,
+                      &rec.leg[1].route,   &rec.values,       &rec.profiles,   &rec.end_reason};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        memcpy(keep + k, strs[i]->p ? strs[i]->p : "", strs[i]->len);
+        strs[i]->p = keep + k;
+        k += strs[i]->len;
+    }
+    /* "Restart": the dialog goes (no SIP), then comes back from the record. */
+    pl_dlg_table_free(F.t);
+    F.t = pl_dlg_table_new(F.m, 0, F.p);
+    assert_non_null(F.t);
+    assert_int_equal(pl_dlg_profile_size(F.prof, PL_STR_NULL), 0);
+    pl_dlg_record bad = rec;
+    bad.id ^= 1ull << 40;
+    assert_int_equal(pl_dlg_restore(F.t, &bad, NULL), PL_EINVAL); /* not its Call-ID's hash */
+    pl_dlg *r = NULL;
+    assert_int_equal(pl_dlg_restore(F.t, &rec, &r), PL_OK);
+    assert_non_null(r);
+    assert_int_equal(pl_dlg_restore(F.t, &rec, NULL), PL_ESTATE);
+    assert_int_equal(pl_dlg_id(r), rec.id);
+    assert_int_equal(pl_dlg_profile_size(F.prof, PL_STR_LIT("alice")), 1); /* counted once */
+    char v[32];
+    size_t len;
+    assert_int_equal(pl_dlg_value_fetch(r, PL_STR_LIT("k#1|x"), v, sizeof(v), &len), PL_OK);
+    assert_string_equal(v, "v\\a|b");
+    assert_int_equal(pl_dlg_value_fetch(r, PL_STR_LIT("n"), v, sizeof(v), &len), PL_OK);
+    assert_string_equal(v, "7");
+    assert_true(pl_dlg_lifetime_left(r) <= 90 && pl_dlg_lifetime_left(r) >= 89);
+    /* LOADED registered late runs over the dialogs already loaded. */
+    assert_int_equal(pl_dlg_register_cb(F.m, NULL, PL_DLGCB_LOADED, on_loaded, NULL, NULL), PL_OK);
+    assert_int_equal(loaded_seen, 0); /* on the table's thread, later */
+    pl_dlg_table_run(F.t);
+    assert_int_equal(loaded_seen, 1);
+    /* An in-dialog request after the "restart" is matched by its id as before. */
+    F.cblog[0] = '\0';
+    send_seq(&F.uas1, "BYE", "r1", "b1", 3, rr, "rbye");
+    assert_non_null(next_req_to(&F.uac, PL_METHOD_BYE));
+    assert_non_null(strstr(F.cblog, "terminated:BYE[Upstream BYE]"));
+    assert_int_equal(pl_dlg_profile_size(F.prof, PL_STR_NULL), 0);
+}
+
+/* A record whose lifetime ran out while stored expires at once, with BYE when flagged. */
+static void test_restore_expired(void **state)
+{
+    (void)state;
+    F.flags = PL_DLG_F_BYE_ON_TIMEOUT;
+    confirmed_call("r2", true);
+    pl_dlg_record rec;
+    char buf[256];
+    assert_int_equal(pl_dlg_export(cur(), &rec, buf, sizeof(buf)), PL_OK);
+    char keep[1024];
+    size_t k = 0;
+    pl_str *strs[] = {&rec.call_id,        &rec.from_uri,     &rec.to_uri,     &rec.leg[0].tag,
+                      &rec.leg[0].contact, &rec.leg[0].route, &rec.leg[1].tag, &rec.leg[1].contact,
+                      &rec.leg[1].route,   &rec.values,       &rec.profiles};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        memcpy(keep + k, strs[i]->p ? strs[i]->p : "", strs[i]->len);
+        strs[i]->p = keep + k;
+        k += strs[i]->len;
+    }
+    pl_dlg_table_free(F.t);
+    F.t = pl_dlg_table_new(F.m, 0, F.p);
+    rec.lifetime_left_ms = 0;
+    while (next_to(&F.uac))
+        ;
+    while (next_to(&F.uas1))
+        ;
+    assert_int_equal(pl_dlg_restore(F.t, &rec, NULL), PL_OK);
+    run_for(10);
+    assert_non_null(next_req_to(&F.uac, PL_METHOD_BYE));
+    assert_non_null(next_req_to(&F.uas1, PL_METHOD_BYE));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1285,6 +1412,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_callbacks_use_the_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mgmt_context, setup, teardown),
         cmocka_unit_test(test_profiles_threads),
+        cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_expired, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
