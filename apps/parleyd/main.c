@@ -240,7 +240,12 @@ static int build_config(const cli *a, pd_config *c)
 static int check_script(const pd_config *c)
 {
     pl_error err = {0, 0, NULL};
-    if (pl_script_check(c->script, &err) != PL_OK) {
+    /* The variables the workers give the script (config.caller_limit). */
+    char limit[32];
+    snprintf(limit, sizeof(limit), "caller_limit=%u", (unsigned)c->caller_limit);
+    const char *const vars[] = {limit, NULL};
+    pl_script_config scfg = {.vars = vars};
+    if (pl_script_check_config(c->script, &scfg, &err) != PL_OK) {
         fprintf(stderr, "%s: script %s: %s\n", prog, c->script,
                 err.reason ? err.reason : "cannot load");
         return 2;

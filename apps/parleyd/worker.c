@@ -336,7 +336,11 @@ static int make_proxy(pd_worker *w, char *err, size_t errcap, int *exit_code)
             return set_err(err, errcap, exit_code, 1, "worker", "cannot make the dialog table");
     }
     pl_error perr = {0, 0, NULL};
-    w->script = pl_script_new(w->proxy, c->script, &perr);
+    char limit[32];
+    snprintf(limit, sizeof(limit), "caller_limit=%u", (unsigned)c->caller_limit);
+    const char *const vars[] = {limit, NULL};
+    pl_script_config scfg = {.dialogs = w->dlg, .vars = vars};
+    w->script = pl_script_new_config(w->proxy, c->script, &scfg, &perr);
     if (!w->script)
         return set_err(err, errcap, exit_code, 2, c->script,
                        perr.reason ? perr.reason : "cannot load the script");

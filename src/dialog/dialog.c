@@ -1427,6 +1427,8 @@ static size_t split_routes(pl_str set, pl_nameaddr *out, size_t cap, bool *bad)
     size_t n = 0, start = 0;
     int angle = 0;
     bool quote = false;
+    if (!set.len)
+        return 0;
     for (size_t i = 0; i <= set.len; i++) {
         char ch = i < set.len ? set.p[i] : ',';
         if (quote) {
