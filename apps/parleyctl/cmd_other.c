@@ -100,7 +100,8 @@ static int cmd_call(ctl *c, const ctl_command *cmd, int argc, char **argv)
     json_t *params = NULL;
     if (npos == 2) {
         json_error_t e;
-        params = strcmp(pos[1], "-") == 0 ? json_loadf(stdin, 0, &e) : json_loads(pos[1], 0, &e);
+        params = strcmp(pos[1], "-") == 0 ? json_loadf(stdin, JSON_DECODE_ANY, &e)
+                                          : json_loads(pos[1], JSON_DECODE_ANY, &e);
         if (!params)
             return ctl_usage(cmd, "JSON_PARAMS: %s", e.text);
         if (!json_is_object(params) && !json_is_array(params)) {

@@ -167,7 +167,8 @@ int ctl_args(const ctl_command *cmd, int argc, char **argv, const ctl_opt *opts,
             dashdash = true;
             continue;
         }
-        if (!dashdash && a[0] == '-' && a[1] != '\0') {
+        /* "-5" is a value (push-value --int), not an option. */
+        if (!dashdash && a[0] == '-' && a[1] != '\0' && !(a[1] >= '0' && a[1] <= '9')) {
             const ctl_opt *o = opts;
             const char *v = NULL;
             while (o && o->name && !opt_match(a, o->name, &v))
