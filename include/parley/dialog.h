@@ -109,6 +109,13 @@ typedef struct pl_dlg_cb_params {
 typedef void (*pl_dlg_cb)(pl_dlg *d, uint32_t type, const pl_dlg_cb_params *params);
 typedef void (*pl_dlg_param_free)(void *param);
 
+/* What changed in a confirmed dialog, for a store (pl_dlg_config.on_change). */
+typedef enum pl_dlg_change {
+    PL_DLG_CHANGE_CONFIRMED = 1, /* a 2xx confirmed it (or a late 2xx revived it): write it */
+    PL_DLG_CHANGE_UPDATED,       /* ACK, CSeqs, remote targets, values, profiles, flags, lifetime */
+    PL_DLG_CHANGE_DELETED,       /* a confirmed dialog ended: remove it */
+} pl_dlg_change;
+
 /* Log lines: level as the proxy's, call_id may be empty. */
 typedef void (*pl_dlg_log_cb)(pl_proxy_log_level level, pl_str call_id, const char *line,
                               void *user);
@@ -133,6 +140,14 @@ typedef struct pl_dlg_config {
     void (*post)(unsigned table, void (*fn)(void *arg), void *arg, void *user);
     pl_dlg_log_cb log;
     pl_proxy_log_level log_level;
+    /*
+     * The store's hook (may be NULL): called on the dialog's thread after
+     * each change of a confirmed dialog (pl_dlg_export() gives the record
+     * to write), and once when it ends (DELETED). Loaded dialogs
+     * (pl_dlg_restore) are not reported as CONFIRMED: they are stored
+     * already. Unconfirmed dialogs are never reported.
+     */
+    void (*on_change)(pl_dlg *d, pl_dlg_change what, void *user);
     void *user;
 } pl_dlg_config;
 
