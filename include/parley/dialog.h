@@ -193,6 +193,9 @@ pl_dlg *pl_dlg_lookup(pl_dlg_table *t, uint64_t id);
 /* By Call-ID and tags (to_tag may be empty: any); deleted dialogs skipped. */
 pl_dlg *pl_dlg_lookup_sip(pl_dlg_table *t, pl_str call_id, pl_str from_tag, pl_str to_tag);
 
+/* The first live (not deleted) dialog with this Call-ID in t, or NULL. */
+pl_dlg *pl_dlg_lookup_callid(pl_dlg_table *t, pl_str call_id);
+
 uint64_t pl_dlg_id(const pl_dlg *d);
 /* The id as text, 16 hex digits and a NUL; and back (PL_EPARSE). */
 void pl_dlg_id_print(uint64_t id, char out[17]);

@@ -446,6 +446,15 @@ pl_dlg *pl_dlg_lookup_sip(pl_dlg_table *t, pl_str call_id, pl_str from_tag, pl_s
     return NULL;
 }
 
+pl_dlg *pl_dlg_lookup_callid(pl_dlg_table *t, pl_str call_id)
+{
+    uint32_t h = pl_dlg_hash(call_id);
+    for (pl_dlg *d = t->buckets[bucket_of(t, h)]; d; d = d->hnext)
+        if (d->state != PL_DLG_DELETED && d->hash == h && pl_str_eq(d->call_id, call_id))
+            return d;
+    return NULL;
+}
+
 /* ---- references and the end of a dialog */
 
 void pl__dlg_ref(pl_dlg *d)
