@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <parley/dns.h>
 #include <parley/mpsc.h>
@@ -68,6 +69,8 @@ struct pd_worker {
     bool wake_ready;
     uv_timer_t expire;
     bool expire_ready;
+    uv_timer_t sample;
+    bool sample_ready;
     atomic_bool stop;
     pthread_t thread;
     bool started;
@@ -80,27 +83,60 @@ const char *const pd_method_names[PD_NMETHODS] = {
     "INVITE", "ACK",     "BYE",  "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE",
     "NOTIFY", "PUBLISH", "INFO", "REFER",  "MESSAGE", "UPDATE",   "other"};
 
-/* Count one message by its start line: a response's class, or a request's method. */
-static void count(uint64_t *methods, uint64_t *classes, const char *buf, size_t len)
+static int method_index(const char *p, size_t n)
+{
+    for (int i = 0; i < PD_NMETHODS - 1; i++)
+        if (strlen(pd_method_names[i]) == n && memcmp(pd_method_names[i], p, n) == 0)
+            return i;
+    return PD_NMETHODS - 1;
+}
+
+/* A response's CSeq method, by a scan of its header lines (the parse comes later). */
+static int cseq_method(const char *buf, size_t len)
+{
+    const char *end = buf + len, *p = buf;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        p = nl + 1;
+        if (p < end && (*p == '\r' || *p == '\n'))
+            break; /* the end of the headers */
+        if (end - p > 5 && strncasecmp(p, "cseq", 4) == 0) {
+            const char *q = p + 4;
+            while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q >= end || *q != ':')
+                continue;
+            q++;
+            while (q < end && (*q == ' ' || *q == '\t' || (*q >= '0' && *q <= '9')))
+                q++;
+            const char *m = q;
+            while (q < end && *q > ' ')
+                q++;
+            return method_index(m, (size_t)(q - m));
+        }
+    }
+    return PD_NMETHODS - 1;
+}
+
+/* Count one message: a request by its method, a response by its CSeq's method and its class. */
+static void count(uint64_t (*c)[7], const char *buf, size_t len)
 {
     while (len >= 2 && buf[0] == '\r' && buf[1] == '\n') {
         buf += 2;
         len -= 2;
     }
     if (len >= 12 && memcmp(buf, "SIP/2.0 ", 8) == 0) {
-        char c = buf[8];
-        classes[c >= '1' && c <= '6' ? c - '0' : 0]++;
+        char k = buf[8];
+        if (k >= '1' && k <= '6')
+            c[cseq_method(buf, len)][k - '0']++;
         return;
     }
     size_t n = 0;
     while (n < len && n < 16 && buf[n] != ' ')
         n++;
-    for (int i = 0; i < PD_NMETHODS - 1; i++)
-        if (strlen(pd_method_names[i]) == n && memcmp(pd_method_names[i], buf, n) == 0) {
-            methods[i]++;
-            return;
-        }
-    methods[PD_NMETHODS - 1]++;
+    c[method_index(buf, n)][0]++;
 }
 
 /* ---- hand-overs */
@@ -360,7 +396,7 @@ static void on_message(pl_net *net, const char *buf, size_t len, const pl_target
     pd_worker *w = user;
     (void)net;
     w->stats.received++;
-    count(w->stats.in_methods, w->stats.in_classes, buf, len);
+    count(w->stats.in_msgs, buf, len);
     int owner = pd_owner(buf, len, w->sh->n);
     if (pd_log_enabled(PL_PROXY_LOG_DEBUG))
         log_received(w, buf, len, src, owner);
@@ -399,7 +435,7 @@ static int worker_send(pl_sender *s, const pl_target *dst, const char *buf, size
 {
     pd_worker *w = (pd_worker *)(void *)((char *)s - offsetof(pd_worker, sender));
     pl_sender *own = pl_net_sender(w->net);
-    count(w->stats.out_methods, w->stats.out_classes, buf, len);
+    count(w->stats.out_msgs, buf, len);
     if (w->sh->n < 2 || dst->transport == PL_TP_UDP || pl_net_connected(w->net, dst))
         return own->send(own, dst, buf, len);
     int holder = pd_connreg_find(w->sh->conns, dst, w->index);
@@ -413,6 +449,31 @@ static void proxy_log(pl_proxy_log_level level, pl_str call_id, const char *line
 {
     pd_worker *w = user;
     pd_log_line(level, (int)w->index, call_id, line);
+}
+
+static void on_sample(uv_timer_t *t)
+{
+    pd_worker *w = t->data;
+    pd_shared *sh = w->sh;
+    if (!sh->dialogs)
+        return;
+    pl_dlg_stats ds;
+    pl_dlg_get_stats(sh->dialogs, &ds);
+    unsigned pos = (atomic_load(&sh->rate_pos) + 1) % 11;
+    atomic_store(&sh->rate_processed[pos], ds.processed);
+    atomic_store(&sh->rate_ms[pos], uv_now(&w->loop));
+    atomic_store(&sh->rate_pos, pos);
+}
+
+double pd_calls_per_second(pd_shared *sh)
+{
+    unsigned pos = atomic_load(&sh->rate_pos);
+    unsigned old = (pos + 1) % 11; /* the oldest of the 11 samples: 10 s before */
+    uint64_t t1 = atomic_load(&sh->rate_ms[pos]), t0 = atomic_load(&sh->rate_ms[old]);
+    uint64_t p1 = atomic_load(&sh->rate_processed[pos]), p0 = atomic_load(&sh->rate_processed[old]);
+    if (!t0 || t1 <= t0 || p1 < p0)
+        return 0.0;
+    return (double)(p1 - p0) * 1000.0 / (double)(t1 - t0);
 }
 
 static void on_expire(uv_timer_t *t)
@@ -550,6 +611,10 @@ pd_worker *pd_worker_new(pd_shared *sh, unsigned index, const char (*addrs)[PD_A
         w->expire.data = w;
         uv_timer_start(&w->expire, on_expire, EXPIRE_EVERY_MS, EXPIRE_EVERY_MS);
         w->expire_ready = true;
+        uv_timer_init(&w->loop, &w->sample);
+        w->sample.data = w;
+        uv_timer_start(&w->sample, on_sample, 1000, 1000);
+        w->sample_ready = true;
     }
     return w;
 fail:
@@ -615,6 +680,8 @@ void pd_worker_free(pd_worker *w)
     pl_dns_free(w->dns);
     if (w->expire_ready)
         uv_close((uv_handle_t *)&w->expire, on_closed);
+    if (w->sample_ready)
+        uv_close((uv_handle_t *)&w->sample, on_closed);
     if (w->wake_ready)
         uv_close((uv_handle_t *)&w->wake, on_closed);
     pl_net_free(w->net); /* runs the loop until every handle has closed */

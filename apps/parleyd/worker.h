@@ -30,6 +30,9 @@ typedef struct pd_shared {
     pd_worker **workers;
     unsigned n;
     atomic_bool stopping; /* no more hand-overs: the workers are stopping */
+    /* Dialogs processed, sampled each second by worker 0 (calls per second). */
+    atomic_uint_fast64_t rate_processed[11], rate_ms[11];
+    atomic_uint rate_pos;
 } pd_shared;
 
 /* Message kinds counted per worker: requests by method (the last: any other), responses by class.
@@ -44,8 +47,9 @@ typedef struct pd_worker_stats {
     uint64_t handed_in;  /* messages other workers handed to this one */
     uint64_t sends_out;  /* stream sends handed to the connection's holder */
     uint64_t sends_in;   /* stream sends made for other workers */
-    uint64_t in_methods[PD_NMETHODS], out_methods[PD_NMETHODS];
-    uint64_t in_classes[7], out_classes[7]; /* [1] 1xx ... [6] 6xx, [0] unreadable */
+    /* Messages by method (a response: its CSeq's) and class: [m][0] requests,
+     * [m][1..6] responses 1xx..6xx. */
+    uint64_t in_msgs[PD_NMETHODS][7], out_msgs[PD_NMETHODS][7];
 } pd_worker_stats;
 
 /*
@@ -76,6 +80,8 @@ void pd_worker_post(unsigned index, void (*fn)(void *arg), void *arg, void *user
  */
 int pd_worker_call(pd_shared *sh, unsigned index, void (*fn)(pd_worker *w, void *arg), void *arg,
                    uint32_t timeout_ms);
+/* Dialogs created per second over the last 10 seconds (any thread). */
+double pd_calls_per_second(pd_shared *sh);
 /* This worker's proxy (on its thread). */
 pl_proxy *pd_worker_proxy(const pd_worker *w);
 /* Load the configured script again and make it the router (on the worker's thread). 0, or -1
