@@ -37,7 +37,8 @@ static const char *prog = "parleyd";
 static void usage(FILE *out)
 {
     fprintf(out, "usage: parleyd [-c FILE] [--listen ADDR]... [--script FILE] [--workers N]\n"
-                 "               [--log-level LEVEL] [--check] [--print-config]\n"
+                 "               [--log-level LEVEL] [--store URL] [--mgmt ADDR]\n"
+                 "               [--mgmt-token TOKEN] [--check] [--print-config]\n"
                  "       parleyd --help | --version\n"
                  "\n"
                  "The Parley SIP proxy and registrar: RFC 3261 stateful proxy routed by a Lua\n"
@@ -51,6 +52,11 @@ static void usage(FILE *out)
                  "  -s, --script FILE     the Lua routing script\n"
                  "  -w, --workers N       worker threads (0: one per core)\n"
                  "  -L, --log-level LEVEL error, warn, info or debug\n"
+                 "      --store URL       where dialogs and registrations are kept: sqlite:PATH,\n"
+                 "                        postgresql://..., or none (docs/store.md)\n"
+                 "      --mgmt ADDR       the management interface (JSON-RPC over HTTP, metrics):\n"
+                 "                        HOST:PORT, or off (docs/mgmt.md)\n"
+                 "      --mgmt-token TOKEN  require \"Authorization: Bearer TOKEN\"\n"
                  "      --check           check the configuration and the script, then exit\n"
                  "      --print-config    print the settings in effect, then exit\n"
                  "  -h, --help            this text\n"
@@ -60,6 +66,8 @@ static void usage(FILE *out)
                  "counters and profile sizes (\"stats: dialogs live=...\").\n"
                  "Exit status: 0 success, 1 runtime failure (e.g. an address in use),\n"
                  "2 usage, configuration or script error.\n"
+                 "Environment: PARLEYD_STORE, PARLEYD_MGMT and PARLEYD_MGMT_TOKEN override the\n"
+                 "configuration file's store, mgmt and mgmt_token (the options override them).\n"
                  "Manual: docs/parleyd.md.\n");
 }
 
@@ -130,13 +138,14 @@ typedef struct cli {
     const char *listen[PD_MAX_LISTEN];
     size_t n_listen;
     const char *script, *workers, *log_level;
+    const char *store, *mgmt, *mgmt_token;
     bool check, print;
 } cli;
 
 /* 0 to go on, else the exit status + 1 (so that 0 can mean "go on"). */
 static int parse_args(int argc, char **argv, cli *a)
 {
-    enum { OPT_CHECK = 256, OPT_PRINT };
+    enum { OPT_CHECK = 256, OPT_PRINT, OPT_STORE, OPT_MGMT, OPT_TOKEN };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, 'l'},
@@ -145,6 +154,9 @@ static int parse_args(int argc, char **argv, cli *a)
         {"log-level", required_argument, NULL, 'L'},
         {"check", no_argument, NULL, OPT_CHECK},
         {"print-config", no_argument, NULL, OPT_PRINT},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"mgmt", required_argument, NULL, OPT_MGMT},
+        {"mgmt-token", required_argument, NULL, OPT_TOKEN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -178,6 +190,15 @@ static int parse_args(int argc, char **argv, cli *a)
         case OPT_PRINT:
             a->print = true;
             break;
+        case OPT_STORE:
+            a->store = optarg;
+            break;
+        case OPT_MGMT:
+            a->mgmt = optarg;
+            break;
+        case OPT_TOKEN:
+            a->mgmt_token = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -209,12 +230,22 @@ static int build_config(const cli *a, pd_config *c)
         fprintf(stderr, "%s: %s\n", prog, err);
         return 2;
     }
+    /* The environment (PARLEYD_STORE, PARLEYD_MGMT, PARLEYD_MGMT_TOKEN)
+     * over the file, the command line over both. */
+    const char *env_store = getenv("PARLEYD_STORE"), *env_mgmt = getenv("PARLEYD_MGMT"),
+               *env_token = getenv("PARLEYD_MGMT_TOKEN");
     struct {
         const char *key, *value, *opt;
     } over[] = {
+        {"store", env_store, "PARLEYD_STORE"},
+        {"mgmt", env_mgmt, "PARLEYD_MGMT"},
+        {"mgmt_token", env_token, "PARLEYD_MGMT_TOKEN"},
         {"script", a->script, "--script"},
         {"workers", a->workers, "--workers"},
         {"log_level", a->log_level, "--log-level"},
+        {"store", a->store, "--store"},
+        {"mgmt", a->mgmt, "--mgmt"},
+        {"mgmt_token", a->mgmt_token, "--mgmt-token"},
     };
     for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
         if (over[i].value &&

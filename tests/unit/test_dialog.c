@@ -1466,6 +1466,47 @@ static void test_restore_expired(void **state)
     assert_non_null(next_req_to(&F.uas1, PL_METHOD_BYE));
 }
 
+/* ---- the store's hook: what a confirmed dialog reports, and when */
+
+static char changes[512];
+static void on_change(pl_dlg *d, pl_dlg_change what, void *user)
+{
+    (void)user;
+    static const char *const names[] = {"?", "C", "U", "D"};
+    strcat(changes, names[what]);
+    if (what != PL_DLG_CHANGE_DELETED) {
+        pl_dlg_record rec;
+        char buf[512];
+        assert_int_equal(pl_dlg_export(d, &rec, buf, sizeof(buf)), PL_OK);
+    }
+}
+
+static int setup_hook(void **state)
+{
+    (void)state;
+    changes[0] = '\0';
+    pl_dlg_config dc = {.log_level = PL_PROXY_LOG_ERROR, .on_change = on_change};
+    return setup_with(&dc);
+}
+
+static void test_store_hook(void **state)
+{
+    (void)state;
+    /* A failed call is never reported. */
+    send_invite(UAS1, "h0", NULL);
+    answer(&F.uas1, must_next_to(&F.uas1), 486, "b1");
+    assert_string_equal(changes, "");
+    while (next_to(&F.uas1)) /* its ACK */
+        ;
+    /* A call: confirmed, the ACK, a value, an INFO, the BYE. */
+    const char *rr = confirmed_call("h1", true);
+    assert_string_equal(changes, "CU");
+    assert_int_equal(pl_dlg_value_set_int(cur(), PL_STR_LIT("x"), 1), PL_OK);
+    send_seq(&F.uac, "INFO", "h1", "b1", 2, rr, "hinfo");
+    send_seq(&F.uac, "BYE", "h1", "b1", 3, rr, "hbye");
+    assert_string_equal(changes, "CUUUD");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1500,6 +1541,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_hook, setup_hook, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
