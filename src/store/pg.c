@@ -4,11 +4,13 @@
  * The URL goes to libpq as it is (any libpq URI or connection string),
  * after a default connect_timeout of 5 s that the URL may override, so
  * that a reconnect to a host that does not answer cannot hold the store
- * thread for minutes. Statements are prepared once per session (again
- * after each reconnect); integers go as text, strings and bytes in binary
- * (no quoting, no escaping), results come back in binary and are read
- * row by row (single-row mode), so a load of 100,000 dialogs never holds
- * them all.
+ * thread for minutes. A reconnect is a new connection. Statements are
+ * prepared once per session (again after each reconnect); integers go as
+ * text, strings and bytes in binary (no quoting, no escaping), results
+ * come back in binary and are read row by row (single-row mode), so a
+ * load of 100,000 dialogs never holds them all. A batch is sent in
+ * pipeline mode: BEGIN, every statement and COMMIT in one go, then the
+ * answers, so a batch costs one round trip instead of one per row.
  *
  * A failure is a connection problem (retry, reconnecting) unless the
  * server says the values themselves are refused: SQLSTATE class 22 (data
@@ -23,7 +25,9 @@
 
 struct st_db {
     pl_store *s;
+    char *target;
     PGconn *conn;
+    bool pipe; /* between pipeline_begin and pipeline_end */
     bool utf8; /* the server checks that text is UTF-8 */
     char err[256];
 };
@@ -40,7 +44,10 @@ static void quiet(void *arg, const char *msg)
 
 static void keep_err(st_db *db, const char *msg)
 {
-    snprintf(db->err, sizeof(db->err), "%s", msg && *msg ? msg : PQerrorMessage(db->conn));
+    snprintf(db->err, sizeof(db->err), "%s",
+             msg && *msg ? msg
+             : db->conn  ? PQerrorMessage(db->conn)
+                         : "no connection");
     size_t n = strlen(db->err);
     while (n && (db->err[n - 1] == '\n' || db->err[n - 1] == ' '))
         db->err[--n] = '\0';
@@ -71,27 +78,39 @@ static void session_setup(st_db *db)
     db->utf8 = enc && strcmp(enc, "UTF8") == 0;
 }
 
+static int connect_now(st_db *db)
+{
+    PQfinish(db->conn);
+    db->pipe = false;
+    /* Keywords are applied in order: the URL, expanded from dbname, overrides the default. */
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const vals[] = {"5", db->target, NULL};
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        keep_err(db, db->conn ? NULL : "out of memory");
+        return ST_ERETRY;
+    }
+    session_setup(db);
+    return ST_OK;
+}
+
 static st_db *pg_open(const char *target, pl_store *s, const char **why)
 {
     st_db *db = calloc(1, sizeof(*db));
-    if (!db) {
+    if (!db || !(db->target = strdup(target))) {
+        free(db);
         *why = "out of memory";
         return NULL;
     }
     db->s = s;
-    /* Keywords are applied in order: the URL, expanded from dbname, overrides the default. */
-    const char *const keys[] = {"connect_timeout", "dbname", NULL};
-    const char *const vals[] = {"5", target, NULL};
-    db->conn = PQconnectdbParams(keys, vals, 1);
-    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
-        st_log(s, PL_PROXY_LOG_ERROR, "store: cannot connect to PostgreSQL: %s",
-               db->conn ? PQerrorMessage(db->conn) : "out of memory");
+    if (connect_now(db) != ST_OK) {
+        st_log(s, PL_PROXY_LOG_ERROR, "store: cannot connect to PostgreSQL: %s", db->err);
         *why = "cannot connect to the PostgreSQL database";
         PQfinish(db->conn);
+        free(db->target);
         free(db);
         return NULL;
     }
-    session_setup(db);
     return db;
 }
 
@@ -100,6 +119,7 @@ static void pg_close(st_db *db)
     if (!db)
         return;
     PQfinish(db->conn);
+    free(db->target);
     free(db);
 }
 
@@ -117,12 +137,8 @@ static int pg_prepare(st_db *db)
 
 static int pg_reconnect(st_db *db)
 {
-    PQreset(db->conn);
-    if (PQstatus(db->conn) != CONNECTION_OK) {
-        keep_err(db, NULL);
+    if (connect_now(db) != ST_OK)
         return ST_ERETRY;
-    }
-    session_setup(db);
     int rc = pg_prepare(db);
     /* A refusal while preparing is not the values' fault: keep retrying. */
     return rc == ST_OK ? ST_OK : ST_ERETRY;
@@ -130,7 +146,64 @@ static int pg_reconnect(st_db *db)
 
 static int pg_script(st_db *db, const char *sql)
 {
+    if (db->pipe) {
+        if (PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
+            return ST_OK;
+        keep_err(db, NULL);
+        return ST_ERETRY;
+    }
     return result_rc(db, PQexec(db->conn, sql));
+}
+
+static int pg_pipeline_begin(st_db *db)
+{
+    if (PQstatus(db->conn) != CONNECTION_OK || !PQenterPipelineMode(db->conn))
+        return ST_ERETRY;
+    db->pipe = true;
+    return ST_OK;
+}
+
+/* Sync, then every answer: ST_OK, or the first failure. */
+static int pg_pipeline_end(st_db *db)
+{
+    int rc = PQpipelineSync(db->conn) ? ST_OK : ST_ERETRY;
+    if (rc != ST_OK)
+        keep_err(db, NULL);
+    bool after_null = false;
+    while (rc != ST_ERETRY || PQstatus(db->conn) == CONNECTION_OK) {
+        PGresult *r = PQgetResult(db->conn);
+        if (!r) {
+            /* One NULL ends each statement's answers; two in a row: nothing more will come. */
+            if (after_null) {
+                if (rc == ST_OK) {
+                    keep_err(db, NULL);
+                    rc = ST_ERETRY;
+                }
+                break;
+            }
+            after_null = true;
+            continue;
+        }
+        after_null = false;
+        ExecStatusType t = PQresultStatus(r);
+        if (t == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (t == PGRES_PIPELINE_ABORTED) {
+            PQclear(r); /* after the failure already counted */
+            continue;
+        }
+        int one = result_rc(db, r);
+        if (rc == ST_OK)
+            rc = one;
+    }
+    if (!PQexitPipelineMode(db->conn) && rc == ST_OK) {
+        keep_err(db, NULL);
+        rc = ST_ERETRY;
+    }
+    db->pipe = false;
+    return rc;
 }
 
 static int pg_query_int(st_db *db, const char *sql, int64_t *out, bool *found)
@@ -239,11 +312,11 @@ static int pg_exec_or_send(st_db *db, st_stmt stmt, const st_val *v, int n, bool
     char name[16];
     snprintf(name, sizeof(name), "pl_s%d", (int)stmt);
     int rc;
-    if (send)
+    if (send || db->pipe)
         rc = PQsendQueryPrepared(db->conn, name, n, vals, lens, fmts, 1) ? ST_OK : ST_ERETRY;
     else
         rc = result_rc(db, PQexecPrepared(db->conn, name, n, vals, lens, fmts, 1));
-    if (send && rc != ST_OK)
+    if ((send || db->pipe) && rc != ST_OK)
         keep_err(db, NULL);
     for (int i = 0; i < n; i++)
         free(copies[i]);
@@ -328,6 +401,8 @@ const st_driver st_pg_driver = {
     .script = pg_script,
     .query_int = pg_query_int,
     .exec = pg_exec,
+    .pipeline_begin = pg_pipeline_begin,
+    .pipeline_end = pg_pipeline_end,
     .query = pg_query,
     .col_null = pg_col_null,
     .col_int = pg_col_int,

@@ -48,7 +48,7 @@ struct pl_store {
     pthread_cond_t progress; /* from the thread: a batch is done, or it stopped */
     st_list dq, bq;          /* dialogs, bindings; each in call order */
     st_keys keys;
-    st_idset in_db;          /* dialog ids whose row exists, or is on its way */
+    st_idset in_db;        /* dialog ids whose row exists, or is on its way */
     uint64_t seq;          /* the last sequence number given */
     uint64_t due_upto;     /* dialog writes with seq <= due_upto are due */
     uint64_t inflight_min; /* the lowest seq in the batch being written, or UINT64_MAX */
@@ -177,12 +177,18 @@ static void log_dropped(pl_store *s, const st_entry *e)
 static int apply(pl_store *s, st_entry **batch, uint8_t *state, size_t n, uint64_t *dropped)
 {
     const st_driver *d = s->drv;
+    bool pipe = d->pipeline_begin && d->pipeline_begin(s->db) == ST_OK;
     int rc = d->script(s->db, "BEGIN");
     for (size_t i = 0; rc == ST_OK && i < n; i++)
         if (state[i] == E_PENDING)
             rc = exec_entry(s, batch[i]);
     if (rc == ST_OK)
         rc = d->script(s->db, "COMMIT");
+    if (pipe) {
+        int end = d->pipeline_end(s->db);
+        if (rc == ST_OK)
+            rc = end;
+    }
     if (rc == ST_OK) {
         for (size_t i = 0; i < n; i++)
             if (state[i] == E_PENDING)

@@ -72,6 +72,14 @@ typedef struct st_driver {
     int (*query_int)(st_db *db, const char *sql, int64_t *out, bool *found);
     /* Run a prepared statement. */
     int (*exec)(st_db *db, st_stmt stmt, const st_val *v, int n);
+    /*
+     * Optional (NULL: not offered): from pipeline_begin() to pipeline_end(),
+     * script() and exec() only send, and pipeline_end() waits for every
+     * answer at once: one round trip for a whole batch. pipeline_end()
+     * returns the first failure.
+     */
+    int (*pipeline_begin)(st_db *db);
+    int (*pipeline_end)(st_db *db);
     /* Run a prepared query; fn gets each row (its values valid during the call). */
     int (*query)(st_db *db, st_stmt stmt, const st_val *v, int n,
                  void (*fn)(const st_row *row, void *arg), void *arg);

@@ -609,6 +609,38 @@ static void test_coalesce(void **state)
     close_store(s);
 }
 
+/* A write the database refuses (a constraint of its own) is dropped alone, logged, counted;
+ * the rest of its batch is written. */
+static void test_refused(void **state)
+{
+    backend *b = *state;
+    pl_store *s = open_mode(fresh(b), PL_STORE_DELAYED, 60000);
+    if (b->pg)
+        raw(b, "ALTER TABLE dialogs ADD CONSTRAINT no13 CHECK (id <> 13)");
+    else
+        raw(b, "CREATE TRIGGER no13 BEFORE INSERT ON dialogs WHEN NEW.id = 13 "
+               "BEGIN SELECT RAISE(ABORT, 'no 13'); END");
+    recbuf r;
+    for (uint64_t id = 11; id <= 15; id++)
+        assert_int_equal(pl_store_dialog_put(s, make_rec(&r, id, 1)), PL_OK);
+    last_log[0] = '\0';
+    assert_int_equal(pl_store_drain(s, 10000), PL_OK); /* one batch: the flush */
+    pl_store_stats st = stats(s);
+    assert_int_equal(st.written, 4);
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(atomic_load(&saved_puts), 4);
+    assert_non_null(strstr(last_log, "000000000000000d"));
+    assert_non_null(strstr(last_log, "dropped"));
+    assert_int_equal(raw(b, "SELECT count(*) FROM dialogs"), 4);
+    assert_int_equal(raw(b, "SELECT count(*) FROM dialogs WHERE id = 13"), 0);
+    /* The store goes on. */
+    assert_int_equal(pl_store_dialog_put(s, make_rec(&r, 16, 1)), PL_OK);
+    assert_int_equal(pl_store_drain(s, 10000), PL_OK);
+    assert_int_equal(raw(b, "SELECT count(*) FROM dialogs"), 5);
+    close_store(s);
+}
+
 /* ---- modes */
 
 static void test_mode_none(void **state)
@@ -998,6 +1030,7 @@ int main(void)
         cmocka_unit_test_teardown(test_round_trip, teardown),
         cmocka_unit_test_teardown(test_delete_and_saved, teardown),
         cmocka_unit_test_teardown(test_coalesce, teardown),
+        cmocka_unit_test_teardown(test_refused, teardown),
         cmocka_unit_test_teardown(test_mode_none, teardown),
         cmocka_unit_test_teardown(test_mode_delayed, teardown),
         cmocka_unit_test_teardown(test_mode_shutdown, teardown),
