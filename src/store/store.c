@@ -774,6 +774,6 @@ void pl_store_close(pl_store *s, uint32_t timeout_ms)
     }
     pthread_join(s->thread, NULL);
     if (left)
-        st_log(s, PL_PROXY_LOG_ERROR, "store: closed with %zu writes not written", left);
+        st_log(s, PL_PROXY_LOG_ERROR, "store: closed with %zu writes lost", left);
     free_store(s);
 }

@@ -1023,6 +1023,29 @@ static void test_outage(void **state)
     close_store(s);
 }
 
+/* Closing while the server is down: a bounded wait, then what is left is logged as lost. */
+static void test_close_while_down(void **state)
+{
+    backend *b = *state;
+    const char *stop = getenv("PARLEY_PG_STOP"), *start = getenv("PARLEY_PG_START");
+    if (!b->pg || !stop || !start)
+        skip();
+    pl_store *s = open_mode(fresh(b), PL_STORE_REALTIME, 0);
+    recbuf r;
+    assert_int_equal(system(stop), 0);
+    for (uint64_t id = 1; id <= 10; id++)
+        assert_int_equal(pl_store_dialog_put(s, make_rec(&r, id, 1)), PL_OK);
+    assert_true(POLL(stats(s).errors > 0));
+    assert_int_equal(pl_store_drain(s, 200), PL_ELIMIT);
+    last_log[0] = '\0';
+    T.open[0] = T.open[1] = NULL;
+    pl_store_close(s, 500); /* half a second, then it gives up */
+    int started = system(start);
+    assert_non_null(strstr(last_log, "lost"));
+    assert_int_equal(started, 0);
+    assert_int_equal(raw(b, "SELECT count(*) FROM dialogs"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1039,6 +1062,7 @@ int main(void)
         cmocka_unit_test_teardown(test_bulk_1000, teardown),
         cmocka_unit_test_teardown(test_bulk_100000, teardown),
         cmocka_unit_test_teardown(test_outage, teardown),
+        cmocka_unit_test_teardown(test_close_while_down, teardown),
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     int rc = 0;
