@@ -35,9 +35,10 @@ enum {
     PL_MGMT_E_METHOD = -32601,
     PL_MGMT_E_PARAMS = -32602,
     PL_MGMT_E_INTERNAL = -32603,
-    PL_MGMT_E_NOT_FOUND = -32004, /* no such dialog, profile, registration */
-    PL_MGMT_E_STATE = -32010,     /* not possible now (already ended...) */
-    PL_MGMT_E_UNAVAILABLE = -32020, /* the store is off, a worker did not answer */
+    PL_MGMT_E_NOT_FOUND = -32004,    /* no such dialog, profile, registration */
+    PL_MGMT_E_STATE = -32010,        /* not possible now (already ended...) */
+    PL_MGMT_E_UNAVAILABLE = -32020,  /* the store is off, a worker did not answer */
+    PL_MGMT_E_UNAUTHORIZED = -32001, /* the body of an HTTP 401 (no or wrong token) */
 };
 
 /*
@@ -66,8 +67,15 @@ typedef struct pl_mgmt_config {
     void *user;
 } pl_mgmt_config;
 
-/* Register methods before pl_mgmt_start. */
+/*
+ * A server (not listening yet) with the built-in method "core.methods";
+ * cfg's strings are copied. NULL when out of memory.
+ */
 pl_mgmt *pl_mgmt_new(const pl_mgmt_config *cfg);
+/*
+ * Register a method before pl_mgmt_start: PL_OK, PL_EINVAL for a name
+ * taken already (or empty), PL_ESTATE once started, PL_ENOMEM.
+ */
 int pl_mgmt_add(pl_mgmt *m, const char *name, pl_mgmt_method_fn fn, void *arg);
 /* Start listening (PL_OK, or an error with a reason in err: address in use...). */
 int pl_mgmt_start(pl_mgmt *m, pl_error *err);
