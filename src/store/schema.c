@@ -118,7 +118,7 @@ static const char *const migrations[] = {NULL};
 static char *typed(const st_driver *drv, const char *sql)
 {
     const char *int64 = strcmp(drv->name, "sqlite") == 0 ? "INTEGER" : "BIGINT";
-    size_t n = strlen(sql) * 2 + 64;
+    size_t n = strlen(sql) * 4 + 64; /* "@I" (2 bytes) becomes at most 7 */
     char *out = malloc(n);
     if (!out)
         return NULL;

@@ -444,6 +444,20 @@ static void test_schema(void **state)
     }
     assert_null(pl_store_open(&(pl_store_config){.url = NULL, .log = on_log}, &err));
     if (!b->pg) {
+        /* A relative path, both spellings, from the working directory. */
+        char cwd[512];
+        assert_non_null(getcwd(cwd, sizeof(cwd)));
+        assert_int_equal(chdir(b->dir), 0);
+        const char *rel[] = {"sqlite:rel/a.db", "sqlite://rel/b.db"};
+        for (int i = 0; i < 2; i++) {
+            pl_store *r = pl_store_open(&(pl_store_config){.url = rel[i], .log = on_log}, &err);
+            if (r)
+                pl_store_close(r, 5000);
+            assert_non_null(r);
+        }
+        assert_int_equal(access("rel/a.db", F_OK), 0);
+        assert_int_equal(access("rel/b.db", F_OK), 0);
+        assert_int_equal(chdir(cwd), 0);
         /* A file that cannot be a database (a folder is in the way). */
         char url2[300];
         snprintf(url2, sizeof(url2), "sqlite:%s", b->dir);
