@@ -54,7 +54,7 @@ struct pl_store {
     uint64_t inflight_min; /* the lowest seq in the batch being written, or UINT64_MAX */
     size_t inflight;
     int64_t next_flush; /* DELAYED: monotonic ms */
-    bool stopping, stopped;
+    bool stopping, stopped, gave_up;
     int64_t deadline; /* closing: give up at this monotonic ms */
     uint64_t written, errors, coalesced;
     bool connected;
@@ -349,6 +349,7 @@ static void *store_main(void *arg)
             if (!write_batch(s, batch, state, n)) {
                 st_log(s, PL_PROXY_LOG_ERROR,
                        "store: closing with the database unreachable: %zu writes lost", queued(s));
+                s->gave_up = true;
                 batch_done(s, batch, state, n);
                 break;
             }
@@ -764,7 +765,7 @@ void pl_store_close(pl_store *s, uint32_t timeout_ms)
         pthread_cond_timedwait(&s->progress, &s->lock, &ts);
     }
     bool stopped = s->stopped;
-    size_t left = s->dq.n + s->bq.n;
+    size_t left = s->gave_up ? 0 : s->dq.n + s->bq.n; /* else told already */
     pthread_mutex_unlock(&s->lock);
     if (!stopped) {
         /* Stuck in a database call: leave it (and the store's memory) to the exit. */
