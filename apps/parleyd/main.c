@@ -498,8 +498,10 @@ int main(int argc, char **argv)
         return 1;
     sh->cfg = &cfg;
     sh->n = cfg.workers ? cfg.workers : cores();
-    pl_location_config lc = {cfg.min_expires, cfg.max_expires, cfg.default_expires,
-                             cfg.max_contacts, 0};
+    pl_location_config lc = {.min_expires = cfg.min_expires,
+                             .max_expires = cfg.max_expires,
+                             .default_expires = cfg.default_expires,
+                             .max_contacts = cfg.max_contacts};
     sh->location = pl_location_new(&lc);
     sh->conns = pd_connreg_new();
     sh->workers = calloc(sh->n, sizeof(*sh->workers));
