@@ -29,7 +29,9 @@
 #include <parley/script.h>
 
 #include "config.h"
+#include "control.h"
 #include "log.h"
+#include "persist.h"
 #include "worker.h"
 
 static const char *prog = "parleyd";
@@ -268,17 +270,26 @@ static int build_config(const cli *a, pd_config *c)
     return 0;
 }
 
-static int check_script(const pd_config *c)
+int pd_check_script(const pd_config *c, char *err, size_t cap)
 {
-    pl_error err = {0, 0, NULL};
+    pl_error e = {0, 0, NULL};
     /* The variables the workers give the script (config.caller_limit). */
     char limit[32];
     snprintf(limit, sizeof(limit), "caller_limit=%u", (unsigned)c->caller_limit);
     const char *const vars[] = {limit, NULL};
     pl_script_config scfg = {.vars = vars};
-    if (pl_script_check_config(c->script, &scfg, &err) != PL_OK) {
-        fprintf(stderr, "%s: script %s: %s\n", prog, c->script,
-                err.reason ? err.reason : "cannot load");
+    if (pl_script_check_config(c->script, &scfg, &e) != PL_OK) {
+        snprintf(err, cap, "script %s: %s", c->script, e.reason ? e.reason : "cannot load");
+        return -1;
+    }
+    return 0;
+}
+
+static int check_script(const pd_config *c)
+{
+    char err[1024];
+    if (pd_check_script(c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
         return 2;
     }
     return 0;
@@ -314,6 +325,12 @@ static int make_workers(pd_shared *sh, const pd_config *c)
     return 0;
 }
 
+static void dlg_change(pl_dlg *d, pl_dlg_change what, void *user)
+{
+    pd_shared *sh = user;
+    pd_persist_dialog_change(sh->persist, d, what);
+}
+
 static void dlg_log(pl_proxy_log_level level, pl_str call_id, const char *line, void *user)
 {
     (void)user;
@@ -336,6 +353,7 @@ static pl_dlg_module *make_dialogs(pd_shared *sh, const pd_config *c)
     dc.max_dialogs = c->dialog_max;
     dc.post = pd_worker_post;
     dc.log = dlg_log;
+    dc.on_change = dlg_change;
     dc.log_level = c->log_level;
     dc.user = sh;
     pl_dlg_module *m = pl_dlg_module_new(&dc);
@@ -409,9 +427,11 @@ static void log_stats(pd_shared *sh)
            (unsigned long long)s.failed, (unsigned long long)s.terminated, b.line);
 }
 
-/* Start the workers, wait for SIGTERM or SIGINT, stop them. Returns the exit status. */
+/* Start the workers, restore the stored dialogs, serve management, wait
+ * for SIGTERM or SIGINT, stop them. Returns the exit status. */
 static int run(pd_shared *sh, const sigset_t *sigs)
 {
+    pd_control *control = NULL;
     unsigned started = 0;
     int status = 0;
     for (; started < sh->n; started++) {
@@ -419,6 +439,16 @@ static int run(pd_shared *sh, const sigset_t *sigs)
             fprintf(stderr, "%s: cannot start worker %u\n", prog, started);
             status = 1;
             break;
+        }
+    }
+    if (status == 0 && sh->dialogs)
+        pd_persist_load_dialogs(sh->persist, NULL);
+    if (status == 0 && strcmp(sh->cfg->mgmt, "off") != 0 && sh->cfg->mgmt[0]) {
+        char err[1024];
+        control = pd_control_start(sh, sh->cfg, sh->persist, err, sizeof(err));
+        if (!control) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            status = 1;
         }
     }
     if (status == 0) {
@@ -441,6 +471,8 @@ static int run(pd_shared *sh, const sigset_t *sigs)
             break;
         }
     }
+    /* No method may run on a worker being torn down. */
+    pd_control_free(control);
     /* No hand-over may reach a worker being torn down: stop them all and
      * wait for every thread before anything is freed. */
     atomic_store(&sh->stopping, true);
@@ -498,11 +530,21 @@ int main(int argc, char **argv)
         return 1;
     sh->cfg = &cfg;
     sh->n = cfg.workers ? cfg.workers : cores();
+    char err[2048];
+    sh->persist = pd_persist_open(sh, &cfg, err, sizeof(err));
+    if (!sh->persist) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        free(sh);
+        return 1;
+    }
     pl_location_config lc = {.min_expires = cfg.min_expires,
                              .max_expires = cfg.max_expires,
                              .default_expires = cfg.default_expires,
                              .max_contacts = cfg.max_contacts};
+    pd_persist_location_hook(sh->persist, &lc);
     sh->location = pl_location_new(&lc);
+    if (sh->location)
+        pd_persist_load_bindings(sh->persist);
     sh->conns = pd_connreg_new();
     sh->workers = calloc(sh->n, sizeof(*sh->workers));
     int status = 1;
@@ -512,6 +554,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", prog);
     else if ((status = make_workers(sh, &cfg)) == 0)
         status = run(sh, &sigs);
+    /* The workers have stopped: what they queued goes to the store now
+     * (the dialogs still up stay stored for the next start). */
+    pd_persist_close(sh->persist);
+    sh->persist = NULL;
     if (sh->workers)
         free_workers(sh);
     free(sh->workers);

@@ -112,7 +112,7 @@ static int cseq_method(const char *buf, size_t len)
             while (q < end && (*q == ' ' || *q == '\t' || (*q >= '0' && *q <= '9')))
                 q++;
             const char *m = q;
-            while (q < end && *q > ' ')
+            while (q<end && * q> ' ')
                 q++;
             return method_index(m, (size_t)(q - m));
         }

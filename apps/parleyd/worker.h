@@ -21,12 +21,14 @@
 #include "connreg.h"
 
 typedef struct pd_worker pd_worker;
+struct pd_persist;
 
 typedef struct pd_shared {
     const pd_config *cfg;
     pl_location *location;
     pd_connreg *conns;
-    pl_dlg_module *dialogs; /* NULL: dialog tracking off */
+    pl_dlg_module *dialogs;     /* NULL: dialog tracking off */
+    struct pd_persist *persist; /* the store (persist.h) */
     pd_worker **workers;
     unsigned n;
     atomic_bool stopping; /* no more hand-overs: the workers are stopping */
