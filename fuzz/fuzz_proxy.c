@@ -17,12 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <parley/dialog.h>
 #include <parley/proxy.h>
 
 static pl_wheel wheel;
 static char last[65536];
 static size_t last_len;
 static uint8_t mode;
+static uint8_t dmode; /* dialog tracking: bit 0 on, bits 1-3 create flags, 4-7 what to do */
+static pl_dlg_table *dlgs;
+static pl_dlg_profile *prof;
 
 static int sim_send(pl_sender *s, const pl_target *dst, const char *buf, size_t len)
 {
@@ -44,6 +48,22 @@ static void on_request(pl_proxy *p, pl_preq *r, void *arg)
     (void)p;
     (void)arg;
     pl_msg *m = pl_preq_msg(r);
+    if (dlgs) {
+        pl_dlg *d = pl_dlg_current(dlgs, r);
+        if (!d && m->method_id == PL_METHOD_INVITE &&
+            pl_dlg_create(dlgs, r, (dmode >> 1) & 7, &d) == PL_OK && d) {
+            pl_dlg_profile_set(d, prof, m->from ? m->from->uri.user : PL_STR_LIT("x"),
+                               dmode & 0x10);
+            pl_dlg_value_set_int(d, PL_STR_LIT("n"), (int64_t)m->cseq.num);
+        } else if (d) {
+            if (dmode & 0x20)
+                pl_dlg_validate(d, r);
+            if (dmode & 0x40)
+                pl_dlg_fix_route(d, r);
+            if ((dmode & 0x80) && m->method_id == PL_METHOD_INFO)
+                pl_dlg_terminate(d, PL_STR_LIT("fuzz"), PL_STR_LIT("Reason: x\r\n"));
+        }
+    }
     switch (mode % 8) {
     case 0:
         pl_preq_forward(r);
@@ -151,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pl_wheel_init(&wheel, 1000);
     last_len = 0;
     mode = data[1];
+    dmode = (uint8_t)(data[0] >> 2 | (data[2] & 0xc0));
     pl_location *loc = pl_location_new(NULL);
     pl_proxy_config cfg = {0};
     cfg.wheel = &wheel;
@@ -165,6 +186,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pl_proxy *p = pl_proxy_new(&cfg);
     if (!p || !loc)
         abort();
+    pl_dlg_module *dm = NULL;
+    dlgs = NULL;
+    if (dmode & 1) {
+        dm = pl_dlg_module_new(
+            &(pl_dlg_config){.default_lifetime_s = 60, .ping_interval_s = 20, .log = log_nothing});
+        if (!dm || pl_dlg_profile_define(dm, "caller", true) != PL_OK)
+            abort();
+        prof = pl_dlg_profile_find(dm, PL_STR_LIT("caller"));
+        dlgs = pl_dlg_table_new(dm, 0, p);
+        if (!dlgs)
+            abort();
+    }
     pl_target up, down;
     pl_target_parse(&up, (data[0] & 2) ? "tcp:127.0.0.1:5070" : "udp:127.0.0.1:5070");
     pl_target_parse(&down, "udp:127.0.0.1:5080");
@@ -192,6 +225,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         q = sep ? sep + 4 : end;
     }
     pl_wheel_advance(&wheel, wheel.now + 600000);
+    pl_wheel_advance(&wheel, wheel.now + 100000);
+    if (dm) {
+        pl_dlg_stats ds;
+        pl_dlg_get_stats(dm, &ds);
+        if (ds.live || ds.active || ds.early || pl_dlg_profile_size(prof, PL_STR_NULL)) {
+            fprintf(stderr, "fuzz_proxy: dialogs left: live %llu active %llu early %llu\n",
+                    (unsigned long long)ds.live, (unsigned long long)ds.active,
+                    (unsigned long long)ds.early);
+            abort();
+        }
+    }
     pl_proxy_stats st;
     pl_proxy_get_stats(p, &st);
     if (st.live != 0) {
@@ -199,7 +243,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 st.live);
         abort();
     }
+    pl_dlg_table_free(dlgs);
+    dlgs = NULL;
     pl_proxy_free(p);
+    pl_dlg_module_free(dm);
     pl_location_free(loc);
     return 0;
 }

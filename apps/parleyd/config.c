@@ -79,6 +79,11 @@ static const key_def KEYS[] = {
     {"profiles_no_value", K_STRING, OFF(profiles_no_value), 0,
      sizeof(((pd_config *)0)->profiles_no_value)},
     {"caller_limit", K_UINT, OFF(caller_limit), 0, 1000000},
+    {"store", K_STRING, OFF(store), 0, sizeof(((pd_config *)0)->store)},
+    {"store_mode", K_STRING, OFF(store_mode), 0, sizeof(((pd_config *)0)->store_mode)},
+    {"store_flush", K_DURATION, OFF(store_flush), 1000, 86400000},
+    {"mgmt", K_STRING, OFF(mgmt), 0, sizeof(((pd_config *)0)->mgmt)},
+    {"mgmt_token", K_STRING, OFF(mgmt_token), 0, sizeof(((pd_config *)0)->mgmt_token)},
 };
 
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
@@ -131,6 +136,19 @@ void pd_config_defaults(pd_config *c, const char *script)
     snprintf(c->profiles_with_value, sizeof(c->profiles_with_value), "caller");
     c->profiles_no_value[0] = '\0';
     c->caller_limit = 10;
+    c->store[0] = '\0';
+    snprintf(c->store_mode, sizeof(c->store_mode), "realtime");
+    c->store_flush = 60000;
+    snprintf(c->mgmt, sizeof(c->mgmt), "127.0.0.1:8080");
+    c->mgmt_token[0] = '\0';
+}
+
+void pd_config_store_url(const pd_config *c, char *out, size_t cap)
+{
+    if (c->store[0])
+        snprintf(out, cap, "%s", c->store);
+    else
+        snprintf(out, cap, "sqlite:%s/parley.db", c->state_dir);
 }
 
 int pd_config_match_mode(const pd_config *c)
@@ -422,6 +440,24 @@ int pd_config_check(const pd_config *c, char *err, size_t errcap)
     if (!c->dialog_rr_param[0] || !profile_list_ok(c->dialog_rr_param) ||
         strchr(c->dialog_rr_param, ';') || strchr(c->dialog_rr_param, ' '))
         return fail(err, errcap, "dialog_rr_param must be a token (letters, digits, _ and -)");
+    static const char *const modes[] = {"none", "realtime", "delayed", "shutdown"};
+    bool mode_ok = false;
+    for (size_t i = 0; i < 4; i++)
+        mode_ok |= strcmp(c->store_mode, modes[i]) == 0;
+    if (!mode_ok)
+        return fail(err, errcap, "store_mode is none, realtime, delayed or shutdown, not \"%s\"",
+                    c->store_mode);
+    if (c->store[0] && strcmp(c->store, "none") != 0 && strncmp(c->store, "sqlite:", 7) != 0 &&
+        strncmp(c->store, "postgresql://", 13) != 0 && strncmp(c->store, "postgres://", 11) != 0)
+        return fail(err, errcap,
+                    "store is a URL: sqlite:PATH, sqlite:///ABSOLUTE/PATH, postgresql://..., or "
+                    "none");
+    if (strcmp(c->mgmt, "off") != 0 && c->mgmt[0]) {
+        const char *colon = strrchr(c->mgmt, ':');
+        if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+            return fail(err, errcap,
+                        "mgmt is HOST:PORT (\"127.0.0.1:8080\", \"[::1]:8080\") or off");
+    }
     if (!profile_list_ok(c->profiles_with_value) || !profile_list_ok(c->profiles_no_value))
         return fail(err, errcap,
                     "profile names are letters, digits, '_' and '-', separated by ';'");

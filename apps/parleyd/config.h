@@ -44,6 +44,12 @@ typedef struct pd_config {
     uint32_t dialog_max; /* per worker; 0: no limit */
     char profiles_with_value[512], profiles_no_value[512];
     uint32_t caller_limit; /* the default script's concurrent calls per caller */
+    /* Persistence (docs/store.md) and management (docs/mgmt.md). */
+    char store[PATH_MAX + 16]; /* a store URL, "none", or empty: sqlite in state_dir */
+    char store_mode[16];       /* none, realtime, delayed, shutdown */
+    uint32_t store_flush;      /* milliseconds, delayed mode */
+    char mgmt[PD_ADDR_MAX];    /* "127.0.0.1:8080", or "off" */
+    char mgmt_token[128];
 } pd_config;
 
 /* The built-in defaults; script is the default script's path. */
@@ -72,6 +78,9 @@ int pd_config_check(const pd_config *c, char *err, size_t errcap);
 
 /* Every setting as a configuration file would give it. */
 void pd_config_print(const pd_config *c, FILE *out);
+
+/* The store URL in effect: store, or "sqlite:<state_dir>/parley.db" when empty. */
+void pd_config_store_url(const pd_config *c, char *out, size_t cap);
 
 /* dialog_match as the dialog module's mode; -1 when unknown. */
 int pd_config_match_mode(const pd_config *c);

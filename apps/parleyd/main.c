@@ -29,7 +29,9 @@
 #include <parley/script.h>
 
 #include "config.h"
+#include "control.h"
 #include "log.h"
+#include "persist.h"
 #include "worker.h"
 
 static const char *prog = "parleyd";
@@ -37,7 +39,8 @@ static const char *prog = "parleyd";
 static void usage(FILE *out)
 {
     fprintf(out, "usage: parleyd [-c FILE] [--listen ADDR]... [--script FILE] [--workers N]\n"
-                 "               [--log-level LEVEL] [--check] [--print-config]\n"
+                 "               [--log-level LEVEL] [--store URL] [--mgmt ADDR]\n"
+                 "               [--mgmt-token TOKEN] [--check] [--print-config]\n"
                  "       parleyd --help | --version\n"
                  "\n"
                  "The Parley SIP proxy and registrar: RFC 3261 stateful proxy routed by a Lua\n"
@@ -51,6 +54,11 @@ static void usage(FILE *out)
                  "  -s, --script FILE     the Lua routing script\n"
                  "  -w, --workers N       worker threads (0: one per core)\n"
                  "  -L, --log-level LEVEL error, warn, info or debug\n"
+                 "      --store URL       where dialogs and registrations are kept: sqlite:PATH,\n"
+                 "                        postgresql://..., or none (docs/store.md)\n"
+                 "      --mgmt ADDR       the management interface (JSON-RPC over HTTP, metrics):\n"
+                 "                        HOST:PORT, or off (docs/mgmt.md)\n"
+                 "      --mgmt-token TOKEN  require \"Authorization: Bearer TOKEN\"\n"
                  "      --check           check the configuration and the script, then exit\n"
                  "      --print-config    print the settings in effect, then exit\n"
                  "  -h, --help            this text\n"
@@ -60,6 +68,8 @@ static void usage(FILE *out)
                  "counters and profile sizes (\"stats: dialogs live=...\").\n"
                  "Exit status: 0 success, 1 runtime failure (e.g. an address in use),\n"
                  "2 usage, configuration or script error.\n"
+                 "Environment: PARLEYD_STORE, PARLEYD_MGMT and PARLEYD_MGMT_TOKEN override the\n"
+                 "configuration file's store, mgmt and mgmt_token (the options override them).\n"
                  "Manual: docs/parleyd.md.\n");
 }
 
@@ -130,13 +140,14 @@ typedef struct cli {
     const char *listen[PD_MAX_LISTEN];
     size_t n_listen;
     const char *script, *workers, *log_level;
+    const char *store, *mgmt, *mgmt_token;
     bool check, print;
 } cli;
 
 /* 0 to go on, else the exit status + 1 (so that 0 can mean "go on"). */
 static int parse_args(int argc, char **argv, cli *a)
 {
-    enum { OPT_CHECK = 256, OPT_PRINT };
+    enum { OPT_CHECK = 256, OPT_PRINT, OPT_STORE, OPT_MGMT, OPT_TOKEN };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, 'l'},
@@ -145,6 +156,9 @@ static int parse_args(int argc, char **argv, cli *a)
         {"log-level", required_argument, NULL, 'L'},
         {"check", no_argument, NULL, OPT_CHECK},
         {"print-config", no_argument, NULL, OPT_PRINT},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"mgmt", required_argument, NULL, OPT_MGMT},
+        {"mgmt-token", required_argument, NULL, OPT_TOKEN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -178,6 +192,15 @@ static int parse_args(int argc, char **argv, cli *a)
         case OPT_PRINT:
             a->print = true;
             break;
+        case OPT_STORE:
+            a->store = optarg;
+            break;
+        case OPT_MGMT:
+            a->mgmt = optarg;
+            break;
+        case OPT_TOKEN:
+            a->mgmt_token = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -209,12 +232,22 @@ static int build_config(const cli *a, pd_config *c)
         fprintf(stderr, "%s: %s\n", prog, err);
         return 2;
     }
+    /* The environment (PARLEYD_STORE, PARLEYD_MGMT, PARLEYD_MGMT_TOKEN)
+     * over the file, the command line over both. */
+    const char *env_store = getenv("PARLEYD_STORE"), *env_mgmt = getenv("PARLEYD_MGMT"),
+               *env_token = getenv("PARLEYD_MGMT_TOKEN");
     struct {
         const char *key, *value, *opt;
     } over[] = {
+        {"store", env_store, "PARLEYD_STORE"},
+        {"mgmt", env_mgmt, "PARLEYD_MGMT"},
+        {"mgmt_token", env_token, "PARLEYD_MGMT_TOKEN"},
         {"script", a->script, "--script"},
         {"workers", a->workers, "--workers"},
         {"log_level", a->log_level, "--log-level"},
+        {"store", a->store, "--store"},
+        {"mgmt", a->mgmt, "--mgmt"},
+        {"mgmt_token", a->mgmt_token, "--mgmt-token"},
     };
     for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
         if (over[i].value &&
@@ -237,12 +270,26 @@ static int build_config(const cli *a, pd_config *c)
     return 0;
 }
 
+int pd_check_script(const pd_config *c, char *err, size_t cap)
+{
+    pl_error e = {0, 0, NULL};
+    /* The variables the workers give the script (config.caller_limit). */
+    char limit[32];
+    snprintf(limit, sizeof(limit), "caller_limit=%u", (unsigned)c->caller_limit);
+    const char *const vars[] = {limit, NULL};
+    pl_script_config scfg = {.vars = vars};
+    if (pl_script_check_config(c->script, &scfg, &e) != PL_OK) {
+        snprintf(err, cap, "script %s: %s", c->script, e.reason ? e.reason : "cannot load");
+        return -1;
+    }
+    return 0;
+}
+
 static int check_script(const pd_config *c)
 {
-    pl_error err = {0, 0, NULL};
-    if (pl_script_check(c->script, &err) != PL_OK) {
-        fprintf(stderr, "%s: script %s: %s\n", prog, c->script,
-                err.reason ? err.reason : "cannot load");
+    char err[1024];
+    if (pd_check_script(c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
         return 2;
     }
     return 0;
@@ -278,6 +325,12 @@ static int make_workers(pd_shared *sh, const pd_config *c)
     return 0;
 }
 
+static void dlg_change(pl_dlg *d, pl_dlg_change what, void *user)
+{
+    pd_shared *sh = user;
+    pd_persist_dialog_change(sh->persist, d, what);
+}
+
 static void dlg_log(pl_proxy_log_level level, pl_str call_id, const char *line, void *user)
 {
     (void)user;
@@ -300,6 +353,7 @@ static pl_dlg_module *make_dialogs(pd_shared *sh, const pd_config *c)
     dc.max_dialogs = c->dialog_max;
     dc.post = pd_worker_post;
     dc.log = dlg_log;
+    dc.on_change = dlg_change;
     dc.log_level = c->log_level;
     dc.user = sh;
     pl_dlg_module *m = pl_dlg_module_new(&dc);
@@ -373,9 +427,11 @@ static void log_stats(pd_shared *sh)
            (unsigned long long)s.failed, (unsigned long long)s.terminated, b.line);
 }
 
-/* Start the workers, wait for SIGTERM or SIGINT, stop them. Returns the exit status. */
+/* Start the workers, restore the stored dialogs, serve management, wait
+ * for SIGTERM or SIGINT, stop them. Returns the exit status. */
 static int run(pd_shared *sh, const sigset_t *sigs)
 {
+    pd_control *control = NULL;
     unsigned started = 0;
     int status = 0;
     for (; started < sh->n; started++) {
@@ -383,6 +439,16 @@ static int run(pd_shared *sh, const sigset_t *sigs)
             fprintf(stderr, "%s: cannot start worker %u\n", prog, started);
             status = 1;
             break;
+        }
+    }
+    if (status == 0 && sh->dialogs)
+        pd_persist_load_dialogs(sh->persist, NULL);
+    if (status == 0 && strcmp(sh->cfg->mgmt, "off") != 0 && sh->cfg->mgmt[0]) {
+        char err[1024];
+        control = pd_control_start(sh, sh->cfg, sh->persist, err, sizeof(err));
+        if (!control) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            status = 1;
         }
     }
     if (status == 0) {
@@ -405,6 +471,8 @@ static int run(pd_shared *sh, const sigset_t *sigs)
             break;
         }
     }
+    /* No method may run on a worker being torn down. */
+    pd_control_free(control);
     /* No hand-over may reach a worker being torn down: stop them all and
      * wait for every thread before anything is freed. */
     atomic_store(&sh->stopping, true);
@@ -462,9 +530,21 @@ int main(int argc, char **argv)
         return 1;
     sh->cfg = &cfg;
     sh->n = cfg.workers ? cfg.workers : cores();
-    pl_location_config lc = {cfg.min_expires, cfg.max_expires, cfg.default_expires,
-                             cfg.max_contacts, 0};
+    char err[2048];
+    sh->persist = pd_persist_open(sh, &cfg, err, sizeof(err));
+    if (!sh->persist) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        free(sh);
+        return 1;
+    }
+    pl_location_config lc = {.min_expires = cfg.min_expires,
+                             .max_expires = cfg.max_expires,
+                             .default_expires = cfg.default_expires,
+                             .max_contacts = cfg.max_contacts};
+    pd_persist_location_hook(sh->persist, &lc);
     sh->location = pl_location_new(&lc);
+    if (sh->location)
+        pd_persist_load_bindings(sh->persist);
     sh->conns = pd_connreg_new();
     sh->workers = calloc(sh->n, sizeof(*sh->workers));
     int status = 1;
@@ -474,6 +554,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", prog);
     else if ((status = make_workers(sh, &cfg)) == 0)
         status = run(sh, &sigs);
+    /* The workers have stopped: what they queued goes to the store now
+     * (the dialogs still up stay stored for the next start). */
+    pd_persist_close(sh->persist);
+    sh->persist = NULL;
     if (sh->workers)
         free_workers(sh);
     free(sh->workers);

@@ -17,9 +17,11 @@
 #include "worker.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <parley/dns.h>
 #include <parley/mpsc.h>
@@ -43,7 +45,8 @@ typedef struct item {
     pl_mpsc_node node; /* first: the node is the item */
     item_kind kind;
     pl_framing framing;
-    void (*fn)(void *arg); /* ITEM_JOB */
+    void (*fn)(void *arg);   /* ITEM_JOB */
+    void (*drop)(void *arg); /* ITEM_JOB never run (stopping): instead of fn */
     void *arg;
     pl_target peer; /* source of a received message, destination of a send */
     size_t len;
@@ -66,11 +69,75 @@ struct pd_worker {
     bool wake_ready;
     uv_timer_t expire;
     bool expire_ready;
+    uv_timer_t sample;
+    bool sample_ready;
     atomic_bool stop;
     pthread_t thread;
     bool started;
     pd_worker_stats stats;
 };
+
+/* ---- message counters */
+
+const char *const pd_method_names[PD_NMETHODS] = {
+    "INVITE", "ACK",     "BYE",  "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE",
+    "NOTIFY", "PUBLISH", "INFO", "REFER",  "MESSAGE", "UPDATE",   "other"};
+
+static int method_index(const char *p, size_t n)
+{
+    for (int i = 0; i < PD_NMETHODS - 1; i++)
+        if (strlen(pd_method_names[i]) == n && memcmp(pd_method_names[i], p, n) == 0)
+            return i;
+    return PD_NMETHODS - 1;
+}
+
+/* A response's CSeq method, by a scan of its header lines (the parse comes later). */
+static int cseq_method(const char *buf, size_t len)
+{
+    const char *end = buf + len, *p = buf;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        p = nl + 1;
+        if (p < end && (*p == '\r' || *p == '\n'))
+            break; /* the end of the headers */
+        if (end - p > 5 && strncasecmp(p, "cseq", 4) == 0) {
+            const char *q = p + 4;
+            while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q >= end || *q != ':')
+                continue;
+            q++;
+            while (q < end && (*q == ' ' || *q == '\t' || (*q >= '0' && *q <= '9')))
+                q++;
+            const char *m = q;
+            while (q<end && * q> ' ')
+                q++;
+            return method_index(m, (size_t)(q - m));
+        }
+    }
+    return PD_NMETHODS - 1;
+}
+
+/* Count one message: a request by its method, a response by its CSeq's method and its class. */
+static void count(uint64_t (*c)[7], const char *buf, size_t len)
+{
+    while (len >= 2 && buf[0] == '\r' && buf[1] == '\n') {
+        buf += 2;
+        len -= 2;
+    }
+    if (len >= 12 && memcmp(buf, "SIP/2.0 ", 8) == 0) {
+        char k = buf[8];
+        if (k >= '1' && k <= '6')
+            c[cseq_method(buf, len)][k - '0']++;
+        return;
+    }
+    size_t n = 0;
+    while (n < len && n < 16 && buf[n] != ' ')
+        n++;
+    c[method_index(buf, n)][0]++;
+}
 
 /* ---- hand-overs */
 
@@ -123,25 +190,164 @@ static void run_item(pd_worker *w, item *it)
     }
 }
 
-void pd_worker_post(unsigned index, void (*fn)(void *arg), void *arg, void *user)
+/* A job on worker index; drop(arg) instead of fn(arg) when it cannot run. */
+static void post_job(pd_shared *sh, unsigned index, void (*fn)(void *), void (*drop)(void *),
+                     void *arg)
 {
-    pd_shared *sh = user;
     if (atomic_load_explicit(&sh->stopping, memory_order_acquire) || index >= sh->n) {
-        free(arg);
+        drop(arg);
         return;
     }
     pd_worker *to = sh->workers[index];
     item *it = malloc(sizeof(*it));
     if (!it) {
-        free(arg);
+        drop(arg);
         return;
     }
     memset(it, 0, sizeof(*it));
     it->kind = ITEM_JOB;
     it->fn = fn;
+    it->drop = drop;
     it->arg = arg;
     pl_mpsc_push(&to->queue, &it->node);
     uv_async_send(&to->wake);
+}
+
+void pd_worker_post(unsigned index, void (*fn)(void *arg), void *arg, void *user)
+{
+    post_job(user, index, fn, free, arg);
+}
+
+/* ---- calls from other threads that wait for the answer */
+
+typedef enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE, CALL_ABANDONED } call_state;
+
+typedef struct call {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    call_state state;
+    pd_shared *sh;
+    unsigned index;
+    void (*fn)(pd_worker *w, void *arg);
+    void *arg;
+} call;
+
+static void call_unref(call *c)
+{
+    pthread_mutex_lock(&c->lock);
+    int left = --c->refs;
+    pthread_mutex_unlock(&c->lock);
+    if (left == 0) {
+        pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->cond);
+        free(c);
+    }
+}
+
+static void call_run(void *arg)
+{
+    call *c = arg;
+    pthread_mutex_lock(&c->lock);
+    bool go = c->state == CALL_QUEUED;
+    if (go)
+        c->state = CALL_RUNNING;
+    pthread_mutex_unlock(&c->lock);
+    if (go)
+        c->fn(c->sh->workers[c->index], c->arg);
+    pthread_mutex_lock(&c->lock);
+    if (go)
+        c->state = CALL_DONE;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    call_unref(c);
+}
+
+static void call_drop(void *arg)
+{
+    call *c = arg;
+    pthread_mutex_lock(&c->lock);
+    if (c->state == CALL_QUEUED)
+        c->state = CALL_ABANDONED;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    call_unref(c);
+}
+
+int pd_worker_call(pd_shared *sh, unsigned index, void (*fn)(pd_worker *w, void *arg), void *arg,
+                   uint32_t timeout_ms)
+{
+    if (index >= sh->n)
+        return PL_EINVAL;
+    call *c = calloc(1, sizeof(*c));
+    if (!c)
+        return PL_ENOMEM;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    c->refs = 2;
+    c->state = CALL_QUEUED;
+    c->sh = sh;
+    c->index = index;
+    c->fn = fn;
+    c->arg = arg;
+    post_job(sh, index, call_run, call_drop, c);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->lock);
+    /* Once running, fn gets to finish: arg may live on the caller's stack. */
+    while (c->state == CALL_QUEUED || c->state == CALL_RUNNING) {
+        if (c->state == CALL_RUNNING) {
+            pthread_cond_wait(&c->cond, &c->lock);
+        } else if (pthread_cond_timedwait(&c->cond, &c->lock, &until) != 0 &&
+                   c->state == CALL_QUEUED) {
+            c->state = CALL_ABANDONED; /* timed out before it started: it never will */
+        }
+    }
+    call_state st = c->state;
+    pthread_mutex_unlock(&c->lock);
+    call_unref(c);
+    return st == CALL_DONE ? PL_OK : PL_ELIMIT;
+}
+
+pl_proxy *pd_worker_proxy(const pd_worker *w)
+{
+    return w->proxy;
+}
+
+/* The script's configuration: the worker's dialog table and config.* variables. */
+static pl_script *load_script(pd_worker *w, pl_error *perr)
+{
+    const pd_config *c = w->sh->cfg;
+    char limit[32];
+    snprintf(limit, sizeof(limit), "caller_limit=%u", (unsigned)c->caller_limit);
+    const char *const vars[] = {limit, NULL};
+    pl_script_config scfg = {.dialogs = w->dlg, .vars = vars};
+    return pl_script_new_config(w->proxy, c->script, &scfg, perr);
+}
+
+int pd_worker_reload_script(pd_worker *w, char *err, size_t cap)
+{
+    pl_error perr = {0, 0, NULL};
+    pl_script *s = load_script(w, &perr);
+    if (!s) {
+        snprintf(err, cap, "%s: %s", w->sh->cfg->script,
+                 perr.reason ? perr.reason : "cannot load the script");
+        return -1;
+    }
+    pl_script_attach(s); /* requests in progress go on with the new router */
+    pl_script_free(w->script);
+    w->script = s;
+    return 0;
 }
 
 pl_dlg_table *pd_worker_dialogs(const pd_worker *w)
@@ -190,6 +396,7 @@ static void on_message(pl_net *net, const char *buf, size_t len, const pl_target
     pd_worker *w = user;
     (void)net;
     w->stats.received++;
+    count(w->stats.in_msgs, buf, len);
     int owner = pd_owner(buf, len, w->sh->n);
     if (pd_log_enabled(PL_PROXY_LOG_DEBUG))
         log_received(w, buf, len, src, owner);
@@ -228,6 +435,7 @@ static int worker_send(pl_sender *s, const pl_target *dst, const char *buf, size
 {
     pd_worker *w = (pd_worker *)(void *)((char *)s - offsetof(pd_worker, sender));
     pl_sender *own = pl_net_sender(w->net);
+    count(w->stats.out_msgs, buf, len);
     if (w->sh->n < 2 || dst->transport == PL_TP_UDP || pl_net_connected(w->net, dst))
         return own->send(own, dst, buf, len);
     int holder = pd_connreg_find(w->sh->conns, dst, w->index);
@@ -241,6 +449,31 @@ static void proxy_log(pl_proxy_log_level level, pl_str call_id, const char *line
 {
     pd_worker *w = user;
     pd_log_line(level, (int)w->index, call_id, line);
+}
+
+static void on_sample(uv_timer_t *t)
+{
+    pd_worker *w = t->data;
+    pd_shared *sh = w->sh;
+    if (!sh->dialogs)
+        return;
+    pl_dlg_stats ds;
+    pl_dlg_get_stats(sh->dialogs, &ds);
+    unsigned pos = (atomic_load(&sh->rate_pos) + 1) % 11;
+    atomic_store(&sh->rate_processed[pos], ds.processed);
+    atomic_store(&sh->rate_ms[pos], uv_now(&w->loop));
+    atomic_store(&sh->rate_pos, pos);
+}
+
+double pd_calls_per_second(pd_shared *sh)
+{
+    unsigned pos = atomic_load(&sh->rate_pos);
+    unsigned old = (pos + 1) % 11; /* the oldest of the 11 samples: 10 s before */
+    uint64_t t1 = atomic_load(&sh->rate_ms[pos]), t0 = atomic_load(&sh->rate_ms[old]);
+    uint64_t p1 = atomic_load(&sh->rate_processed[pos]), p0 = atomic_load(&sh->rate_processed[old]);
+    if (!t0 || t1 <= t0 || p1 < p0)
+        return 0.0;
+    return (double)(p1 - p0) * 1000.0 / (double)(t1 - t0);
 }
 
 static void on_expire(uv_timer_t *t)
@@ -336,7 +569,7 @@ static int make_proxy(pd_worker *w, char *err, size_t errcap, int *exit_code)
             return set_err(err, errcap, exit_code, 1, "worker", "cannot make the dialog table");
     }
     pl_error perr = {0, 0, NULL};
-    w->script = pl_script_new(w->proxy, c->script, &perr);
+    w->script = load_script(w, &perr);
     if (!w->script)
         return set_err(err, errcap, exit_code, 2, c->script,
                        perr.reason ? perr.reason : "cannot load the script");
@@ -378,6 +611,10 @@ pd_worker *pd_worker_new(pd_shared *sh, unsigned index, const char (*addrs)[PD_A
         w->expire.data = w;
         uv_timer_start(&w->expire, on_expire, EXPIRE_EVERY_MS, EXPIRE_EVERY_MS);
         w->expire_ready = true;
+        uv_timer_init(&w->loop, &w->sample);
+        w->sample.data = w;
+        uv_timer_start(&w->sample, on_sample, 1000, 1000);
+        w->sample_ready = true;
     }
     return w;
 fail:
@@ -443,6 +680,8 @@ void pd_worker_free(pd_worker *w)
     pl_dns_free(w->dns);
     if (w->expire_ready)
         uv_close((uv_handle_t *)&w->expire, on_closed);
+    if (w->sample_ready)
+        uv_close((uv_handle_t *)&w->sample, on_closed);
     if (w->wake_ready)
         uv_close((uv_handle_t *)&w->wake, on_closed);
     pl_net_free(w->net); /* runs the loop until every handle has closed */
@@ -455,7 +694,7 @@ void pd_worker_free(pd_worker *w)
     while ((n = pl_mpsc_pop(&w->queue))) {
         item *it = (item *)n;
         if (it->kind == ITEM_JOB)
-            free(it->arg); /* a job never run: its block */
+            it->drop(it->arg); /* a job never run */
         free(it);
     }
     free(w);

@@ -21,24 +21,37 @@
 #include "connreg.h"
 
 typedef struct pd_worker pd_worker;
+struct pd_persist;
 
 typedef struct pd_shared {
     const pd_config *cfg;
     pl_location *location;
     pd_connreg *conns;
-    pl_dlg_module *dialogs; /* NULL: dialog tracking off */
+    pl_dlg_module *dialogs;     /* NULL: dialog tracking off */
+    struct pd_persist *persist; /* the store (persist.h) */
     pd_worker **workers;
     unsigned n;
     atomic_bool stopping; /* no more hand-overs: the workers are stopping */
+    /* Dialogs processed, sampled each second by worker 0 (calls per second). */
+    atomic_uint_fast64_t rate_processed[11], rate_ms[11];
+    atomic_uint rate_pos;
 } pd_shared;
 
-/* Counters of one worker, read once it has stopped. */
+/* Message kinds counted per worker: requests by method (the last: any other), responses by class.
+ */
+#define PD_NMETHODS 15
+extern const char *const pd_method_names[PD_NMETHODS];
+
+/* Counters of one worker (read on its thread: pd_worker_call, or once it has stopped). */
 typedef struct pd_worker_stats {
     uint64_t received;   /* messages off this worker's sockets */
     uint64_t handed_out; /* of those, handed to their owner */
     uint64_t handed_in;  /* messages other workers handed to this one */
     uint64_t sends_out;  /* stream sends handed to the connection's holder */
     uint64_t sends_in;   /* stream sends made for other workers */
+    /* Messages by method (a response: its CSeq's) and class: [m][0] requests,
+     * [m][1..6] responses 1xx..6xx. */
+    uint64_t in_msgs[PD_NMETHODS][7], out_msgs[PD_NMETHODS][7];
 } pd_worker_stats;
 
 /*
@@ -61,6 +74,21 @@ void pd_worker_get_stats(const pd_worker *w, pd_worker_stats *out);
 /* The dialog module's post function: run fn(arg) on worker index's loop (arg is freed unrun when
  * the workers are stopping). */
 void pd_worker_post(unsigned index, void (*fn)(void *arg), void *arg, void *user);
+/*
+ * Run fn(w, arg) on worker index's thread and wait for it, at most
+ * timeout_ms for it to start (once started it finishes, so arg may live on
+ * the caller's stack). PL_OK, PL_ELIMIT (it did not start in time: it
+ * never will), PL_EINVAL, PL_ENOMEM. Not from a worker thread.
+ */
+int pd_worker_call(pd_shared *sh, unsigned index, void (*fn)(pd_worker *w, void *arg), void *arg,
+                   uint32_t timeout_ms);
+/* Dialogs created per second over the last 10 seconds (any thread). */
+double pd_calls_per_second(pd_shared *sh);
+/* This worker's proxy (on its thread). */
+pl_proxy *pd_worker_proxy(const pd_worker *w);
+/* Load the configured script again and make it the router (on the worker's thread). 0, or -1
+ * with the reason in err (the old script stays). */
+int pd_worker_reload_script(pd_worker *w, char *err, size_t cap);
 /* This worker's dialog table (NULL when tracking is off). */
 pl_dlg_table *pd_worker_dialogs(const pd_worker *w);
 

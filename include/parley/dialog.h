@@ -109,6 +109,13 @@ typedef struct pl_dlg_cb_params {
 typedef void (*pl_dlg_cb)(pl_dlg *d, uint32_t type, const pl_dlg_cb_params *params);
 typedef void (*pl_dlg_param_free)(void *param);
 
+/* What changed in a confirmed dialog, for a store (pl_dlg_config.on_change). */
+typedef enum pl_dlg_change {
+    PL_DLG_CHANGE_CONFIRMED = 1, /* a 2xx confirmed it (or a late 2xx revived it): write it */
+    PL_DLG_CHANGE_UPDATED,       /* ACK, CSeqs, remote targets, values, profiles, flags, lifetime */
+    PL_DLG_CHANGE_DELETED,       /* a confirmed dialog ended: remove it */
+} pl_dlg_change;
+
 /* Log lines: level as the proxy's, call_id may be empty. */
 typedef void (*pl_dlg_log_cb)(pl_proxy_log_level level, pl_str call_id, const char *line,
                               void *user);
@@ -133,6 +140,14 @@ typedef struct pl_dlg_config {
     void (*post)(unsigned table, void (*fn)(void *arg), void *arg, void *user);
     pl_dlg_log_cb log;
     pl_proxy_log_level log_level;
+    /*
+     * The store's hook (may be NULL): called on the dialog's thread after
+     * each change of a confirmed dialog (pl_dlg_export() gives the record
+     * to write), and once when it ends (DELETED). Loaded dialogs
+     * (pl_dlg_restore) are not reported as CONFIRMED: they are stored
+     * already. Unconfirmed dialogs are never reported.
+     */
+    void (*on_change)(pl_dlg *d, pl_dlg_change what, void *user);
     void *user;
 } pl_dlg_config;
 
@@ -177,6 +192,9 @@ pl_dlg_dir pl_dlg_direction(pl_dlg_table *t, const pl_preq *r);
 pl_dlg *pl_dlg_lookup(pl_dlg_table *t, uint64_t id);
 /* By Call-ID and tags (to_tag may be empty: any); deleted dialogs skipped. */
 pl_dlg *pl_dlg_lookup_sip(pl_dlg_table *t, pl_str call_id, pl_str from_tag, pl_str to_tag);
+
+/* The first live (not deleted) dialog with this Call-ID in t, or NULL. */
+pl_dlg *pl_dlg_lookup_callid(pl_dlg_table *t, pl_str call_id);
 
 uint64_t pl_dlg_id(const pl_dlg *d);
 /* The id as text, 16 hex digits and a NUL; and back (PL_EPARSE). */

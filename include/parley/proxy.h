@@ -47,14 +47,6 @@ typedef struct pl_location pl_location;
 
 /* ------------------------------------------------------------ location table */
 
-typedef struct pl_location_config {
-    uint32_t min_expires;     /* shorter asked expiry: 423 with Min-Expires, default 60 */
-    uint32_t max_expires;     /* longer ones are cut to this, default 86400 */
-    uint32_t default_expires; /* no expires parameter nor Expires header, default 3600 */
-    uint32_t max_contacts;    /* per address of record, default 16 (more: 500) */
-    uint32_t max_aors;        /* addresses of record in all, default 1000000 */
-} pl_location_config;
-
 /* One registered contact, as lookup returns it (memory from the caller's arena). */
 typedef struct pl_binding {
     pl_str contact; /* the Contact URI, without angle brackets or header parameters */
@@ -66,6 +58,27 @@ typedef struct pl_binding {
     pl_target source;    /* where the REGISTER came from */
     pl_str user_agent;
 } pl_binding;
+
+typedef struct pl_location_config {
+    uint32_t min_expires;     /* shorter asked expiry: 423 with Min-Expires, default 60 */
+    uint32_t max_expires;     /* longer ones are cut to this, default 86400 */
+    uint32_t default_expires; /* no expires parameter nor Expires header, default 3600 */
+    uint32_t max_contacts;    /* per address of record, default 16 (more: 500) */
+    uint32_t max_aors;        /* addresses of record in all, default 1000000 */
+    /*
+     * Optional: told of every change of a binding, e.g. to write the table
+     * through a store (pl_store_binding_put/_del). removed false: b was
+     * added or refreshed by pl_location_save(); true: b is gone (a
+     * REGISTER removed it, or it expired in any call, or
+     * pl_location_remove() or pl_location_expire() dropped it). b's
+     * strings are valid during the call only. Called with the AOR's shard
+     * locked, so the calls for an AOR come in the order of its changes
+     * whatever the threads: do not call back into the table, and be quick.
+     * pl_location_restore() does not call it.
+     */
+    void (*on_change)(const char *aor, const pl_binding *b, bool removed, void *user);
+    void *hook_user;
+} pl_location_config;
 
 /* A table, or NULL. Thread-safe: sharded, one lock per shard. */
 pl_location *pl_location_new(const pl_location_config *cfg);
@@ -100,6 +113,16 @@ size_t pl_location_lookup(pl_location *loc, const char *aor, uint64_t now_ms, pl
 
 /* Remove one binding (contact non-empty) or every binding of aor. Returns PL_OK or PL_ENOTFOUND. */
 int pl_location_remove(pl_location *loc, const char *aor, pl_str contact);
+
+/*
+ * Put back a binding as a store kept it, after a restart: no REGISTER, and
+ * the on_change hook is not called. b->expires_ms is on this table's clock
+ * (the caller converts from the stored Unix time); the strings are
+ * copied. A binding of aor with the same contact (RFC 3261 19.1.4
+ * comparison) is replaced. Returns PL_OK, PL_EINVAL (a contact that does
+ * not parse), PL_ELIMIT (max_contacts or max_aors reached), PL_ENOMEM.
+ */
+int pl_location_restore(pl_location *loc, const char *aor, const pl_binding *b);
 
 /* Drop bindings that expired by now_ms; returns how many. */
 size_t pl_location_expire(pl_location *loc, uint64_t now_ms);

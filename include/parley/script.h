@@ -8,10 +8,16 @@
  * docs/script.md. An error in the script (a Lua error, a bad argument)
  * never reaches the proxy: the request is answered 500 and the traceback
  * is logged with the Call-ID.
+ *
+ * With a dialog table (pl_script_config.dialogs, parley/dialog.h) the
+ * script's `dialog` module tracks calls: dialog objects, profiles, values,
+ * termination. Host settings reach the script as its read-only `config`
+ * table.
  */
 #ifndef PARLEY_SCRIPT_H
 #define PARLEY_SCRIPT_H
 
+#include <parley/dialog.h>
 #include <parley/proxy.h>
 
 #ifdef __cplusplus
@@ -46,6 +52,30 @@ typedef struct pl_script_limits {
 /* pl_script_new() with limits (NULL: the defaults). */
 pl_script *pl_script_new_limits(pl_proxy *proxy, const char *path, const pl_script_limits *limits,
                                 pl_error *err);
+
+/* Everything a host may give a script besides its proxy and file. */
+typedef struct pl_script_config {
+    pl_script_limits limits; /* zero fields: the defaults */
+    /*
+     * The worker's dialog table (the one watching proxy), or NULL: the
+     * script's `dialog` module then answers every call with the Lua error
+     * "dialog tracking is off", and `dialog.enabled` is false.
+     */
+    pl_dlg_table *dialogs;
+    /*
+     * Settings for the script: NULL-terminated "name=value" strings (NULL:
+     * none), copied into the script's read-only global table `config`. A
+     * value that is a decimal integer (optional sign, digits, within 64
+     * bits) becomes a Lua integer, any other stays a string. A string
+     * without '=' or with an empty name is ignored; the last of two
+     * settings with one name wins.
+     */
+    const char *const *vars;
+} pl_script_config;
+
+/* pl_script_new() with a config (NULL: as pl_script_new). */
+pl_script *pl_script_new_config(pl_proxy *proxy, const char *path, const pl_script_config *cfg,
+                                pl_error *err);
 /*
  * Make the script the proxy's router. on_reply and on_failure are looked
  * up now: a script that defines neither costs the proxy nothing on
@@ -58,8 +88,14 @@ void pl_script_attach(pl_script *s);
  */
 void pl_script_free(pl_script *s);
 
-/* Load and run path in a scratch state, as parleyd --check does: PL_OK or PL_EPARSE with err. */
+/*
+ * Load and run path in a scratch state, as parleyd --check does: PL_OK or
+ * PL_EPARSE with err. The state has no proxy and no dialog table
+ * (`dialog.enabled` is false) and an empty `config`.
+ */
 int pl_script_check(const char *path, pl_error *err);
+/* The same with the config's limits and vars (its dialogs are not used). */
+int pl_script_check_config(const char *path, const pl_script_config *cfg, pl_error *err);
 
 #ifdef __cplusplus
 }

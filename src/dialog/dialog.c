@@ -446,6 +446,15 @@ pl_dlg *pl_dlg_lookup_sip(pl_dlg_table *t, pl_str call_id, pl_str from_tag, pl_s
     return NULL;
 }
 
+pl_dlg *pl_dlg_lookup_callid(pl_dlg_table *t, pl_str call_id)
+{
+    uint32_t h = pl_dlg_hash(call_id);
+    for (pl_dlg *d = t->buckets[bucket_of(t, h)]; d; d = d->hnext)
+        if (d->state != PL_DLG_DELETED && d->hash == h && pl_str_eq(d->call_id, call_id))
+            return d;
+    return NULL;
+}
+
 /* ---- references and the end of a dialog */
 
 void pl__dlg_ref(pl_dlg *d)
@@ -558,6 +567,7 @@ void pl__dlg_delete(pl_dlg *d, uint32_t cb_type, const pl_msg *msg, pl_dlg_dir d
     if (cb_type != PL_DLGCB_FAILED)
         d->ended = true;
     pl__dlg_fire(d, cb_type, msg, dir, leg);
+    pl__dlg_changed(d, PL_DLG_CHANGE_DELETED);
     release_table_ref(d);
     pl__dlg_unref(d);
 }
@@ -1016,6 +1026,7 @@ static void to_confirmed(pl_dlg *d, const pl_msg *resp, uint32_t leg)
         d->confirmed_fired = true;
         pl__dlg_fire(d, PL_DLGCB_CONFIRMED, resp, PL_DLG_DIR_UPSTREAM, leg);
     }
+    pl__dlg_changed(d, PL_DLG_CHANGE_CONFIRMED);
 }
 
 static void initial_reply(pl_dlg *d, uint32_t branch, const pl_msg *resp)
@@ -1125,6 +1136,7 @@ static void seq_request(pl_dlg *d, req_ctx *c, const pl_msg *msg)
                              "BYE from the callee before a 2xx (RFC 3261 15): ignored");
         }
     }
+    pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED); /* the ACK, CSeqs, a new target */
     pl__dlg_unref(d);
 }
 
@@ -1239,8 +1251,10 @@ static void on_event(pl_proxy *p, pl_preq *r, pl_proxy_event ev, uint32_t branch
                 uint32_t to = 0;
                 if (c->dir == PL_DLG_DIR_DOWNSTREAM)
                     to = req->to ? callee_leg(d, req->to->tag) : 0;
-                if (c->dir == PL_DLG_DIR_UPSTREAM || to)
+                if (c->dir == PL_DLG_DIR_UPSTREAM || to) {
                     str_set(&d->legs[to].contact, msg->contact->uri_raw);
+                    pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
+                }
             }
             pl__dlg_fire(d, PL_DLGCB_RESPONSE_WITHIN, msg,
                          c->dir == PL_DLG_DIR_DOWNSTREAM ? PL_DLG_DIR_UPSTREAM
@@ -1354,6 +1368,7 @@ void pl_dlg_set_flags(pl_dlg *d, uint32_t flags)
         pl_timer_stop(d->t->wheel, &d->t_aux);
         pl__dlg_start_pings(d);
     }
+    pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
 }
 
 int pl_dlg_set_lifetime(pl_dlg *d, uint32_t seconds)
@@ -1365,6 +1380,7 @@ int pl_dlg_set_lifetime(pl_dlg *d, uint32_t seconds)
     d->lifetime_s = seconds;
     if (d->state >= PL_DLG_CONFIRMED_NA)
         pl__dlg_arm_life(d, (uint64_t)seconds * 1000);
+    pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
     return PL_OK;
 }
 
@@ -1387,6 +1403,7 @@ int pl_dlg_set_ping_interval(pl_dlg *d, uint32_t seconds)
         pl_timer_stop(d->t->wheel, &d->t_aux);
         pl__dlg_start_pings(d);
     }
+    pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
     return PL_OK;
 }
 
@@ -1427,6 +1444,8 @@ static size_t split_routes(pl_str set, pl_nameaddr *out, size_t cap, bool *bad)
     size_t n = 0, start = 0;
     int angle = 0;
     bool quote = false;
+    if (!set.len)
+        return 0;
     for (size_t i = 0; i <= set.len; i++) {
         char ch = i < set.len ? set.p[i] : ',';
         if (quote) {
@@ -1539,4 +1558,25 @@ size_t pl_dlg_memory(const pl_dlg *d, size_t *strings)
     if (strings)
         *strings = s;
     return n;
+}
+
+/* ---- the store's hook */
+
+void pl__dlg_changed(pl_dlg *d, pl_dlg_change what)
+{
+    const pl_dlg_config *c = &d->t->m->cfg;
+    if (!c->on_change || d->loading)
+        return;
+    if (what == PL_DLG_CHANGE_DELETED) {
+        if (!d->stored)
+            return;
+        d->stored = false;
+    } else {
+        if (d->state != PL_DLG_CONFIRMED_NA && d->state != PL_DLG_CONFIRMED)
+            return;
+        if (!d->stored)
+            what = PL_DLG_CHANGE_CONFIRMED;
+        d->stored = true;
+    }
+    c->on_change(d, what, c->user);
 }

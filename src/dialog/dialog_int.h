@@ -89,6 +89,8 @@ struct pl_dlg {
     bool in_table; /* the table's reference is held */
     bool unlinked;
     bool confirmed_fired, early_fired, ended, has_bye, cancelled, loaded;
+    bool loading; /* inside pl_dlg_restore: no on_change */
+    bool stored;  /* reported to on_change as confirmed (or loaded): a DELETED is owed */
     pl_str call_id, from_uri, to_uri;
     dlg_leg *legs; /* [0] the caller, [1..] callee legs */
     uint32_t nlegs, caplegs;
@@ -183,6 +185,8 @@ void pl__dlg_set_reason(pl_dlg *d, pl_str reason, bool copy);
 /* Move d to DELETED as its end: stats, profiles dropped, the table's reference released. */
 void pl__dlg_delete(pl_dlg *d, uint32_t cb_type, const pl_msg *msg, pl_dlg_dir dir, uint32_t leg);
 void pl__dlg_arm_life(pl_dlg *d, uint64_t ms);
+/* Tell the store hook (confirmed dialogs only). */
+void pl__dlg_changed(pl_dlg *d, pl_dlg_change what);
 
 /* Run fn(arg) on table index's thread, later (never inside the caller). */
 void pl__dlg_post(pl_dlg_module *m, unsigned index, void (*fn)(void *), void *arg);

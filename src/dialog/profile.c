@@ -233,6 +233,7 @@ int pl_dlg_profile_set(pl_dlg *d, pl_dlg_profile *p, pl_str value, bool clear)
     pthread_mutex_unlock(&s->lock);
     l->next = d->links;
     d->links = l;
+    pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
     return PL_OK;
 }
 
@@ -275,6 +276,8 @@ int pl_dlg_profile_unset(pl_dlg *d, pl_dlg_profile *p, pl_str value)
         }
         pp = &l->next;
     }
+    if (found)
+        pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
     return found ? PL_OK : PL_ENOTFOUND;
 }
 

@@ -240,6 +240,8 @@ int pl_dlg_restore(pl_dlg_table *t, const pl_dlg_record *rec, pl_dlg **out)
     d->ping_interval_s = rec->ping_interval_s ? rec->ping_interval_s : m->cfg.ping_interval_s;
     d->loaded = true;
     d->confirmed_fired = true;
+    d->stored = true; /* it is in the store: its end is owed a DELETED */
+    d->loading = true;
     d->confirmed_ms = pl__dlg_now(t);
     int rc = PL_OK;
     if (copy(&d->call_id, rec->call_id) || copy(&d->from_uri, rec->from_uri) ||
@@ -269,6 +271,7 @@ int pl_dlg_restore(pl_dlg_table *t, const pl_dlg_record *rec, pl_dlg **out)
         pl__dlg_logf(t, PL_PROXY_LOG_WARN, d->call_id, "loaded dialog: bad profile list");
     if (rec->end_reason.len)
         pl__dlg_set_reason(d, rec->end_reason, true);
+    d->loading = false;
     pl__dlg_arm_life(d, rec->lifetime_left_ms);
     if (d->state == PL_DLG_CONFIRMED_NA) {
         pl_timer_start(t->wheel, &d->t_aux, (uint64_t)m->cfg.noack_timeout_s * 1000);

@@ -52,12 +52,18 @@ static int set(pl_dlg *d, pl_str name, pl_dlg_vtype type, pl_str s, int64_t i)
 
 int pl_dlg_value_set_str(pl_dlg *d, pl_str name, pl_str value)
 {
-    return set(d, name, PL_DLG_V_STR, value, 0);
+    int rc = set(d, name, PL_DLG_V_STR, value, 0);
+    if (rc == PL_OK)
+        pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
+    return rc;
 }
 
 int pl_dlg_value_set_int(pl_dlg *d, pl_str name, int64_t value)
 {
-    return set(d, name, PL_DLG_V_INT, PL_STR_NULL, value);
+    int rc = set(d, name, PL_DLG_V_INT, PL_STR_NULL, value);
+    if (rc == PL_OK)
+        pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
+    return rc;
 }
 
 int pl_dlg_value_unset(pl_dlg *d, pl_str name)
@@ -67,6 +73,7 @@ int pl_dlg_value_unset(pl_dlg *d, pl_str name)
             dlg_val *v = *pp;
             *pp = v->next;
             free(v);
+            pl__dlg_changed(d, PL_DLG_CHANGE_UPDATED);
             return PL_OK;
         }
     }

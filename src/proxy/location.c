@@ -5,6 +5,11 @@
  * The table is split into shards by a hash of the address of record, each
  * with its own mutex, so that workers rarely meet. Bindings expire lazily
  * (a lookup skips and drops dead ones) and by pl_location_expire().
+ *
+ * Every change of a binding goes through bind_set() or bind_remove(),
+ * which tell the configured on_change hook (a store writing the table
+ * through) with the shard still locked, so that its calls for one AOR come
+ * in the order of the changes.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -207,29 +212,56 @@ static aor_rec *aor_get(pl_location *loc, shard *s, const char *aor, uint32_t h,
     return a;
 }
 
+/* ---- changes, told to the hook (the shard's lock held) */
+
+static pl_binding binding_view(const bind_rec *b)
+{
+    return (pl_binding){
+        .contact = pl_str_c(b->contact),
+        .path = pl_str_c(b->path),
+        .call_id = pl_str_c(b->call_id),
+        .cseq = b->cseq,
+        .q = b->q,
+        .expires_ms = b->expires_ms,
+        .source = b->source,
+        .user_agent = pl_str_c(b->user_agent),
+    };
+}
+
+static void notify(const pl_location *loc, const aor_rec *a, const bind_rec *b, bool removed)
+{
+    if (!loc->cfg.on_change)
+        return;
+    pl_binding v = binding_view(b);
+    loc->cfg.on_change(a->aor, &v, removed, loc->cfg.hook_user);
+}
+
+static void bind_remove(pl_location *loc, aor_rec *a, uint32_t i)
+{
+    notify(loc, a, &a->b[i], true);
+    bind_free(&a->b[i]);
+    memmove(&a->b[i], &a->b[i + 1], sizeof(bind_rec) * (a->n - i - 1));
+    a->n--;
+}
+
 static void aor_drop(pl_location *loc, shard *s, aor_rec *a)
 {
     aor_rec **pp = find_slot(s, a->aor, a->hash);
     if (!pp)
         return;
+    for (uint32_t i = 0; i < a->n; i++)
+        notify(loc, a, &a->b[i], true);
     *pp = a->next;
     s->count--;
     atomic_fetch_sub(&loc->aors, 1);
     aor_free(a);
 }
 
-static void bind_remove(aor_rec *a, uint32_t i)
-{
-    bind_free(&a->b[i]);
-    memmove(&a->b[i], &a->b[i + 1], sizeof(bind_rec) * (a->n - i - 1));
-    a->n--;
-}
-
-static void drop_expired(aor_rec *a, uint64_t now)
+static void drop_expired(pl_location *loc, aor_rec *a, uint64_t now)
 {
     for (uint32_t i = 0; i < a->n;)
         if (a->b[i].expires_ms <= now)
-            bind_remove(a, i);
+            bind_remove(loc, a, i);
         else
             i++;
 }
@@ -358,7 +390,7 @@ uint16_t pl_location_save(pl_location *loc, const pl_msg *reg, const pl_target *
         free(path);
         return reg->contact_count ? 403 : 200;
     }
-    drop_expired(a, now_ms);
+    drop_expired(loc, a, now_ms);
     /* Step 7, first pass: an old CSeq on the same Call-ID aborts it all;
      * count what the table will hold. */
     uint32_t after = a->n;
@@ -384,7 +416,7 @@ uint16_t pl_location_save(pl_location *loc, const pl_msg *reg, const pl_target *
         uint32_t e = contact_expires(loc, reg, c);
         if (!e) {
             if (i >= 0)
-                bind_remove(a, (uint32_t)i);
+                bind_remove(loc, a, (uint32_t)i);
             continue;
         }
         if (i < 0) {
@@ -408,8 +440,10 @@ uint16_t pl_location_save(pl_location *loc, const pl_msg *reg, const pl_target *
         b->expires_ms = now_ms + (uint64_t)e * 1000;
         b->source = *src;
         if (!b->contact || !b->call_id || !b->user_agent) {
-            bind_remove(a, (uint32_t)i);
+            bind_remove(loc, a, (uint32_t)i);
             status = 500;
+        } else {
+            notify(loc, a, b, false);
         }
     }
     if (a->n == 0)
@@ -417,6 +451,64 @@ uint16_t pl_location_save(pl_location *loc, const pl_msg *reg, const pl_target *
     pthread_mutex_unlock(&s->lock);
     free(path);
     return status;
+}
+
+/* ---- restoring from a store */
+
+static char *dup_or_null(pl_str s)
+{
+    return s.len ? dup_str(s) : NULL;
+}
+
+int pl_location_restore(pl_location *loc, const char *aor, const pl_binding *b)
+{
+    pl_uri uri;
+    if (!b->contact.len || pl_uri_parse(&uri, b->contact, NULL) != PL_OK)
+        return PL_EINVAL;
+    uint32_t h = hash_str(aor);
+    shard *s = shard_of(loc, h);
+    int rc = PL_OK;
+    pthread_mutex_lock(&s->lock);
+    aor_rec *a = aor_get(loc, s, aor, h, true);
+    if (!a) {
+        pthread_mutex_unlock(&s->lock);
+        return PL_ELIMIT;
+    }
+    int32_t i = bind_find(a, &uri);
+    if (i < 0 && a->n >= loc->cfg.max_contacts) {
+        rc = PL_ELIMIT;
+    } else if (i < 0) {
+        bind_rec *nb = realloc(a->b, sizeof(bind_rec) * (a->n + 1));
+        if (nb) {
+            a->b = nb;
+            i = (int32_t)a->n++;
+            memset(&a->b[i], 0, sizeof(bind_rec));
+        } else {
+            rc = PL_ENOMEM;
+        }
+    }
+    if (rc == PL_OK) {
+        bind_rec *r = &a->b[i];
+        bind_free(r);
+        r->contact = dup_str(b->contact);
+        r->path = dup_or_null(b->path);
+        r->call_id = dup_str(b->call_id);
+        r->user_agent = dup_str(b->user_agent);
+        r->cseq = b->cseq;
+        r->q = b->q;
+        r->expires_ms = b->expires_ms;
+        r->source = b->source;
+        if (!r->contact || !r->call_id || !r->user_agent || (b->path.len && !r->path)) {
+            bind_free(r);
+            memmove(r, r + 1, sizeof(bind_rec) * (a->n - (uint32_t)i - 1));
+            a->n--;
+            rc = PL_ENOMEM;
+        }
+    }
+    if (a->n == 0)
+        aor_drop(loc, s, a);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 /* ---- lookup and the rest */
@@ -435,7 +527,7 @@ size_t pl_location_lookup(pl_location *loc, const char *aor, uint64_t now_ms, pl
     aor_rec *a = aor_get(loc, s, aor, h, false);
     size_t n = 0;
     if (a) {
-        drop_expired(a, now_ms);
+        drop_expired(loc, a, now_ms);
         n = a->n;
         for (uint32_t i = 0; i < a->n && i < cap; i++) {
             const bind_rec *b = &a->b[i];
@@ -480,7 +572,7 @@ int pl_location_remove(pl_location *loc, const char *aor, pl_str contact)
         pl_uri u;
         int32_t i = pl_uri_parse(&u, contact, NULL) == PL_OK ? bind_find(a, &u) : -1;
         if (i >= 0) {
-            bind_remove(a, (uint32_t)i);
+            bind_remove(loc, a, (uint32_t)i);
             rc = PL_OK;
         }
         if (a->n == 0)
@@ -500,7 +592,7 @@ size_t pl_location_expire(pl_location *loc, uint64_t now_ms)
             for (aor_rec *a = s->buckets[k], *next; a; a = next) {
                 next = a->next;
                 uint32_t before = a->n;
-                drop_expired(a, now_ms);
+                drop_expired(loc, a, now_ms);
                 dropped += before - a->n;
                 if (a->n == 0)
                     aor_drop(loc, s, a);
@@ -522,16 +614,7 @@ void pl_location_walk(pl_location *loc, uint64_t now_ms,
                     const bind_rec *b = &a->b[j];
                     if (b->expires_ms <= now_ms)
                         continue;
-                    pl_binding out = {
-                        .contact = pl_str_c(b->contact),
-                        .path = pl_str_c(b->path),
-                        .call_id = pl_str_c(b->call_id),
-                        .cseq = b->cseq,
-                        .q = b->q,
-                        .expires_ms = b->expires_ms,
-                        .source = b->source,
-                        .user_agent = pl_str_c(b->user_agent),
-                    };
+                    pl_binding out = binding_view(b);
                     fn(a->aor, &out, arg);
                 }
         pthread_mutex_unlock(&s->lock);

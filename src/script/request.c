@@ -31,6 +31,8 @@ enum req_field {
     F_TO_URI,
     F_FROM_TAG,
     F_TO_TAG,
+    F_FROM_USER,
+    F_TO_USER,
     F_RURI_USER,
     F_RURI_HOST,
     F_RURI_PORT,
@@ -52,6 +54,8 @@ static const char *const FIELD_NAMES[] = {
     [F_TO_URI] = "to_uri",
     [F_FROM_TAG] = "from_tag",
     [F_TO_TAG] = "to_tag",
+    [F_FROM_USER] = "from_user",
+    [F_TO_USER] = "to_user",
     [F_RURI_USER] = "ruri_user",
     [F_RURI_HOST] = "ruri_host",
     [F_RURI_PORT] = "ruri_port",
@@ -182,6 +186,12 @@ static int push_field(lua_State *L, pl_preq *r, enum req_field f)
         break;
     case F_TO_TAG:
         push_opt(L, m->to && m->to->has_tag ? m->to->tag : PL_STR_NULL);
+        break;
+    case F_FROM_USER:
+        push_opt(L, m->from ? m->from->uri.user : PL_STR_NULL);
+        break;
+    case F_TO_USER:
+        push_opt(L, m->to ? m->to->uri.user : PL_STR_NULL);
         break;
     case F_RURI_USER:
         push_opt(L, m->ruri.user);

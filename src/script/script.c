@@ -95,9 +95,10 @@ static int load_script(pl_script *s, load_args *a, pl_error *err)
     return code;
 }
 
-static pl_script *script_open(pl_proxy *proxy, const char *path, const pl_script_limits *limits,
+static pl_script *script_open(pl_proxy *proxy, const char *path, const pl_script_config *cfg,
                               load_args *a, pl_error *err)
 {
+    const pl_script_limits *limits = cfg ? &cfg->limits : NULL;
     if (!path) {
         set_error(err, PL_EINVAL, "no script path");
         return NULL;
@@ -111,12 +112,15 @@ static pl_script *script_open(pl_proxy *proxy, const char *path, const pl_script
         return NULL;
     }
     s->proxy = proxy;
+    s->dialogs = proxy && cfg ? cfg->dialogs : NULL;
+    s->vars = cfg ? cfg->vars : NULL;
     s->path = copy;
     s->mem.cap = limits && limits->max_memory ? limits->max_memory : PL_SCRIPT_DEFAULT_MAX_MEMORY;
     uint64_t max = limits && limits->max_instructions ? limits->max_instructions
                                                       : PL_SCRIPT_DEFAULT_MAX_INSTRUCTIONS;
     s->max_instructions = max > INT_MAX ? INT_MAX : (int)max;
     s->L = pl__script_state_new(s);
+    s->vars = NULL; /* copied into the state: the caller's array may go */
     if (!s->L) {
         set_error(err, PL_ENOMEM, "cannot create a Lua state (out of memory)");
         pl_script_free(s);
@@ -130,11 +134,11 @@ static pl_script *script_open(pl_proxy *proxy, const char *path, const pl_script
     return s;
 }
 
-pl_script *pl_script_new_limits(pl_proxy *proxy, const char *path, const pl_script_limits *limits,
+pl_script *pl_script_new_config(pl_proxy *proxy, const char *path, const pl_script_config *cfg,
                                 pl_error *err)
 {
     load_args a = {0};
-    pl_script *s = script_open(proxy, path, limits, &a, err);
+    pl_script *s = script_open(proxy, path, cfg, &a, err);
     if (s) {
         s->has_on_reply = a.has_on_reply;
         s->has_on_failure = a.has_on_failure;
@@ -142,19 +146,33 @@ pl_script *pl_script_new_limits(pl_proxy *proxy, const char *path, const pl_scri
     return s;
 }
 
-pl_script *pl_script_new(pl_proxy *proxy, const char *path, pl_error *err)
+pl_script *pl_script_new_limits(pl_proxy *proxy, const char *path, const pl_script_limits *limits,
+                                pl_error *err)
 {
-    return pl_script_new_limits(proxy, path, NULL, err);
+    pl_script_config cfg = {0};
+    if (limits)
+        cfg.limits = *limits;
+    return pl_script_new_config(proxy, path, &cfg, err);
 }
 
-int pl_script_check(const char *path, pl_error *err)
+pl_script *pl_script_new(pl_proxy *proxy, const char *path, pl_error *err)
+{
+    return pl_script_new_config(proxy, path, NULL, err);
+}
+
+int pl_script_check_config(const char *path, const pl_script_config *cfg, pl_error *err)
 {
     load_args a = {0};
-    pl_script *s = script_open(NULL, path, NULL, &a, err);
+    pl_script *s = script_open(NULL, path, cfg, &a, err);
     if (!s)
         return err && err->code == PL_ENOMEM ? PL_ENOMEM : PL_EPARSE;
     pl_script_free(s);
     return PL_OK;
+}
+
+int pl_script_check(const char *path, pl_error *err)
+{
+    return pl_script_check_config(path, NULL, err);
 }
 
 void pl_script_free(pl_script *s)

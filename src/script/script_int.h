@@ -1,9 +1,10 @@
 /*
  * script_int.h - the script layer's private structures, shared by its
  * files: state.c (the Lua state: allocator, limits, the safe libraries,
- * the parley table), script.c (loading, checking, and the hooks the proxy
- * calls), request.c (the req object), reply.c (the reply object) and
- * headers.c (header reads and edits both objects share).
+ * the parley and config tables), script.c (loading, checking, and the
+ * hooks the proxy calls), request.c (the req object), reply.c (the reply
+ * object), headers.c (header reads and edits both objects share) and
+ * dialog.c (the dialog module and dialog objects).
  *
  * A req or reply object seen by Lua is a small userdata that points to the
  * hook call it was made for (a script_call on the C stack of the hook).
@@ -19,8 +20,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#define SCRIPT_REQ_MT   "parley.request"
-#define SCRIPT_REPLY_MT "parley.reply"
+#define SCRIPT_REQ_MT    "parley.request"
+#define SCRIPT_REPLY_MT  "parley.reply"
+#define SCRIPT_DIALOG_MT "parley.dialog"
 
 /* Bytes a state holds and may hold: the lua_Alloc's user data. */
 typedef struct script_mem {
@@ -46,8 +48,10 @@ typedef struct script_call {
 
 struct pl_script {
     lua_State *L;
-    pl_proxy *proxy;  /* NULL in a scratch state (pl_script_check) */
-    const char *path; /* for log lines; owned */
+    pl_proxy *proxy;         /* NULL in a scratch state (pl_script_check) */
+    pl_dlg_table *dialogs;   /* the worker's dialog table, or NULL: tracking is off */
+    const char *const *vars; /* the config's settings, read while the state is made */
+    const char *path;        /* for log lines; owned */
     script_mem mem;
     int max_instructions; /* per call from C into Lua (lua_sethook counts in int) */
     bool stopping;        /* the limit was hit: every further instruction raises */
@@ -94,6 +98,11 @@ void pl__script_reply_open(lua_State *L);
 /* Push a new req / reply object for call; returns its body (to invalidate later). */
 script_obj *pl__script_req_push(lua_State *L, script_call *call);
 script_obj *pl__script_reply_push(lua_State *L, script_call *call);
+
+/* ---- dialog.c */
+
+/* Set the global dialog (the module table and the dialog metatable). */
+void pl__script_dialog_open(lua_State *L);
 
 /* ---- headers.c: the calls req and reply share (msg may be read-only: edits then refused) */
 

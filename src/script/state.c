@@ -13,7 +13,9 @@
  * (without dofile and loadfile, and with a load that takes source text
  * only: binary chunks are not verified by Lua and can crash it), string,
  * table, math, utf8, and os.time, os.clock and os.date. print and warn
- * write to the proxy's log. The global parley holds log and version.
+ * write to the proxy's log. The global parley holds log and version; the
+ * global config holds the host's settings (pl_script_config.vars), read
+ * only; the global dialog is the dialog module (dialog.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +228,96 @@ static void open_parley(lua_State *L)
     lua_setglobal(L, "parley");
 }
 
+/* ---- config: the host's settings, read-only */
+
+/* A decimal integer (optional sign, digits) that fits in a lua_Integer. */
+static bool parse_integer(const char *v, lua_Integer *out)
+{
+    const char *p = v;
+    bool neg = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!*p)
+        return false;
+    /* Accumulate negatively: the most negative value has no positive twin. */
+    lua_Integer n = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        lua_Integer d = *p - '0';
+        if (n < (LUA_MININTEGER + d) / 10)
+            return false;
+        n = n * 10 - d;
+    }
+    if (!neg) {
+        if (n == LUA_MININTEGER)
+            return false;
+        n = -n;
+    }
+    *out = n;
+    return true;
+}
+
+static int config_newindex(lua_State *L)
+{
+    return luaL_error(L, "config is read-only (its values come from the host's configuration)");
+}
+
+/* next() over the settings (upvalue 1), for pairs(config). */
+static int config_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int config_pairs(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, config_next, 1);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/*
+ * config is an empty table whose metatable reads from the settings and
+ * refuses assignments; __pairs walks the settings.
+ */
+static void open_config(lua_State *L, const char *const *vars)
+{
+    lua_newtable(L); /* the settings */
+    int data = lua_gettop(L);
+    for (size_t i = 0; vars && vars[i]; i++) {
+        const char *eq = strchr(vars[i], '=');
+        if (!eq || eq == vars[i])
+            continue;
+        lua_pushlstring(L, vars[i], (size_t)(eq - vars[i]));
+        lua_Integer n;
+        if (parse_integer(eq + 1, &n))
+            lua_pushinteger(L, n);
+        else
+            lua_pushstring(L, eq + 1);
+        lua_rawset(L, data);
+    }
+    lua_newtable(L); /* config itself, always empty */
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, data);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, config_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, data);
+    lua_pushcclosure(L, config_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushliteral(L, "config");
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setglobal(L, "config");
+    lua_pop(L, 1);
+}
+
 /* Run inside lua_pcall: an allocation failure here is an error, not a panic. */
 static int open_all(lua_State *L)
 {
@@ -246,6 +338,8 @@ static int open_all(lua_State *L)
     lua_setglobal(L, "print");
 
     open_parley(L);
+    open_config(L, pl__script_of(L)->vars);
+    pl__script_dialog_open(L);
     pl__script_req_open(L);
     pl__script_reply_open(L);
     return 0;

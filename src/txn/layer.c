@@ -104,6 +104,7 @@ pl_txn *pl__txn_new(pl_txn_layer *l, pl_txn_kind kind, const pl_msg *req, const 
         l->all->prev_all = t;
     l->all = t;
     l->stats.live++;
+    l->stats.live_by_kind[kind]++;
     return t;
 }
 
@@ -127,6 +128,7 @@ void pl__txn_free(pl_txn *t)
     if (t->next_all)
         t->next_all->prev_all = t->prev_all;
     l->stats.live--;
+    l->stats.live_by_kind[t->kind]--;
     pl__txn_drop_request(t);
     free(t->out_buf);
     free(t);

@@ -586,6 +586,73 @@ static void test_forking(void **state)
     assert_non_null(next_req_to(&F.uas2, PL_METHOD_BYE));
 }
 
+/* A downstream proxy forks: two early dialogs on one branch, the second one answers. */
+static void test_downstream_fork(void **state)
+{
+    (void)state;
+    send_invite(UAS1, "c8", NULL);
+    pl_msg *inv = must_next_to(&F.uas1);
+    answer(&F.uas1, inv, 180, "x1");
+    answer(&F.uas1, inv, 183, "x2");
+    answer(&F.uas1, inv, 200, "x2");
+    pl_dlg *d = cur();
+    assert_str(pl_dlg_callee_tag(d), "x2");
+    /* A PRACK-like request to the other early leg would match (any callee tag)... */
+    char hex[17], rr[128];
+    pl_dlg_id_print(pl_dlg_id(d), hex);
+    snprintf(rr, sizeof(rr), "<sip:10.0.0.1:5060;lr;did=%s>", hex);
+    send_seq(&F.uac, "ACK", "c8", "x2", 1, rr, "ack8");
+    assert_int_equal(pl_dlg_state_of(d), PL_DLG_CONFIRMED);
+    /* ...but only a BYE to the primary leg ends it. */
+    send_seq(&F.uac, "BYE", "c8", "x1", 2, rr, "bye8a");
+    assert_int_equal(pl_dlg_state_of(d), PL_DLG_CONFIRMED);
+    send_seq(&F.uac, "BYE", "c8", "x2", 3, rr, "bye8b");
+    assert_int_equal(pl_dlg_state_of(d), PL_DLG_DELETED);
+}
+
+/* The caller retries with the same Call-ID after a 407 (serial attempts):
+ * a fresh dialog, and the ACK of the second attempt finds it, not the
+ * failed first one (T6). */
+static void test_retry_same_call_id(void **state)
+{
+    (void)state;
+    send_invite(UAS1, "c9", NULL);
+    pl_msg *inv = must_next_to(&F.uas1);
+    uint64_t first = F.last_id;
+    answer(&F.uas1, inv, 407, "p1");
+    run_for(100);
+    char t[1024];
+    snprintf(t, sizeof(t),
+             "INVITE " UAS1 " SIP/2.0\n"
+             "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKc9b\n"
+             "Max-Forwards: 70\n"
+             "From: <sip:alice@10.0.0.2>;tag=a1\n"
+             "To: <sip:bob@example.com>\n"
+             "Call-ID: c9\n"
+             "CSeq: 2 INVITE\n"
+             "Contact: <sip:alice@10.0.0.2:5060>\n"
+             "Proxy-Authorization: Digest username=\"a\"\n"
+             "Content-Length: 0\n\n");
+    assert_int_equal(send_from(&F.uac, t), PL_OK);
+    assert_true(F.last_id != first);
+    pl_msg *inv2 = next_req_to(&F.uas1, PL_METHOD_INVITE);
+    assert_non_null(inv2);
+    answer(&F.uas1, inv2, 200, "b9");
+    pl_dlg *d = cur();
+    assert_int_equal(pl_dlg_state_of(d), PL_DLG_CONFIRMED_NA);
+    /* An ACK routed by Call-ID and tags only (no id): the live dialog. */
+    const char *ack = "ACK " UAS1 " SIP/2.0\n"
+                      "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKack9\n"
+                      "Max-Forwards: 70\n"
+                      "From: <sip:alice@10.0.0.2>;tag=a1\n"
+                      "To: <sip:bob@example.com>;tag=b9\n"
+                      "Call-ID: c9\n"
+                      "CSeq: 2 ACK\n"
+                      "Content-Length: 0\n\n";
+    assert_int_equal(send_from(&F.uac, ack), PL_OK);
+    assert_int_equal(pl_dlg_state_of(d), PL_DLG_CONFIRMED);
+}
+
 /* ---- T8: terminate in every state */
 
 static void test_terminate_unconfirmed(void **state)
@@ -789,6 +856,22 @@ static void test_pings_alive(void **state)
     pl_msg *info = next_req_to(&F.uas1, PL_METHOD_INFO);
     assert_non_null(info);
     assert_int_equal(info->cseq.num, 2);
+    /* A re-INVITE refused with 488 while pings are on: the hop-by-hop ACK
+     * the proxy's transaction makes carries the re-INVITE's CSeq (T3). */
+    answer(&F.uas1, info, 200, "b1");
+    send_seq(&F.uac, "INVITE", "p1", "b1", 3, rr, "reinv");
+    pl_msg *reinv = next_req_to(&F.uas1, PL_METHOD_INVITE);
+    assert_non_null(reinv);
+    answer(&F.uas1, reinv, 488, "b1");
+    pl_msg *hop_ack = next_req_to(&F.uas1, PL_METHOD_ACK);
+    assert_non_null(hop_ack);
+    assert_int_equal(hop_ack->cseq.num, 3);
+    /* The next ping toward the callee stays below what the caller uses. */
+    run_for(30000);
+    uint32_t c = 0;
+    assert_int_equal(answer_pings(&F.uas1, 200, "b1", &c), 1);
+    assert_int_equal(c, 2);
+    assert_int_equal(pl_dlg_state_of(cur()), PL_DLG_CONFIRMED);
 }
 
 static void ping_gone(uint16_t code, const char *reason)
@@ -1383,6 +1466,47 @@ static void test_restore_expired(void **state)
     assert_non_null(next_req_to(&F.uas1, PL_METHOD_BYE));
 }
 
+/* ---- the store's hook: what a confirmed dialog reports, and when */
+
+static char changes[512];
+static void on_change(pl_dlg *d, pl_dlg_change what, void *user)
+{
+    (void)user;
+    static const char *const names[] = {"?", "C", "U", "D"};
+    strcat(changes, names[what]);
+    if (what != PL_DLG_CHANGE_DELETED) {
+        pl_dlg_record rec;
+        char buf[512];
+        assert_int_equal(pl_dlg_export(d, &rec, buf, sizeof(buf)), PL_OK);
+    }
+}
+
+static int setup_hook(void **state)
+{
+    (void)state;
+    changes[0] = '\0';
+    pl_dlg_config dc = {.log_level = PL_PROXY_LOG_ERROR, .on_change = on_change};
+    return setup_with(&dc);
+}
+
+static void test_store_hook(void **state)
+{
+    (void)state;
+    /* A failed call is never reported. */
+    send_invite(UAS1, "h0", NULL);
+    answer(&F.uas1, must_next_to(&F.uas1), 486, "b1");
+    assert_string_equal(changes, "");
+    while (next_to(&F.uas1)) /* its ACK */
+        ;
+    /* A call: confirmed, the ACK, a value, an INFO, the BYE. */
+    const char *rr = confirmed_call("h1", true);
+    assert_string_equal(changes, "CU");
+    assert_int_equal(pl_dlg_value_set_int(cur(), PL_STR_LIT("x"), 1), PL_OK);
+    send_seq(&F.uac, "INFO", "h1", "b1", 2, rr, "hinfo");
+    send_seq(&F.uac, "BYE", "h1", "b1", 3, rr, "hbye");
+    assert_string_equal(changes, "CUUUD");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1393,6 +1517,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_races_200, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bye_in_early_then_200, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forking, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downstream_fork, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_same_call_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate_unconfirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate_early, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate_confirmed, setup, teardown),
@@ -1415,6 +1541,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_hook, setup_hook, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,11 +8,14 @@
  * caller (10.0.0.1), reads what the proxy sent to a callee (10.0.0.2 or
  * 10.0.0.3), builds the callee's response to it and injects that. The
  * scripts are tests/data/scripts/features.lua (one behaviour per
- * Request-URI user part) and the shipped etc/parley.lua.
+ * Request-URI user part), tests/data/scripts/dialogs.lua (the dialog
+ * module) and the shipped etc/parley.lua. The dialog tests give the
+ * script a dialog table (parley/dialog.h) on the same proxy.
  */
 #include "testutil.h"
 #include "simnet.h"
 
+#include <parley/dialog.h>
 #include <parley/proxy.h>
 #include <parley/script.h>
 
@@ -22,6 +25,7 @@
 
 #define FEATURES PARLEY_TESTDATA "/scripts/features.lua"
 #define DEFAULT  PARLEY_TESTDATA "/../../etc/parley.lua"
+#define DIALOGS  PARLEY_TESTDATA "/scripts/dialogs.lua"
 
 /* ------------------------------------------------------------------ logs */
 
@@ -64,6 +68,8 @@ static struct {
     pl_location *loc;
     pl_proxy *proxy;
     pl_script *script;
+    pl_dlg_module *dlgm; /* the dialog tests only */
+    pl_dlg_table *dlgs;
     unsigned seq;
 } F;
 
@@ -99,8 +105,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    pl_dlg_table_free(F.dlgs); /* before its proxy */
     pl_proxy_free(F.proxy);
     pl_script_free(F.script);
+    pl_dlg_module_free(F.dlgm);
     pl_location_free(F.loc);
     sim_ep_free(&F.net);
     tu_free_all();
@@ -117,6 +125,33 @@ static void use_script(const char *path, const pl_script_limits *limits)
     pl_script_attach(F.script);
 }
 
+/* A dialog module and the proxy's table; cfg may be NULL (defaults). */
+static void use_dialogs(const pl_dlg_config *cfg)
+{
+    pl_dlg_config c;
+    memset(&c, 0, sizeof(c));
+    if (cfg)
+        c = *cfg;
+    c.n_tables = 1;
+    c.log = on_log;
+    c.log_level = PL_PROXY_LOG_DEBUG;
+    F.dlgm = pl_dlg_module_new(&c);
+    assert_non_null(F.dlgm);
+    F.dlgs = pl_dlg_table_new(F.dlgm, 0, F.proxy);
+    assert_non_null(F.dlgs);
+}
+
+/* Load path with the dialog table (if any) and vars, and make it the router. */
+static void use_script_cfg(const char *path, const char *const *vars)
+{
+    pl_error err = {0};
+    pl_script_config cfg = {.dialogs = F.dlgs, .vars = vars};
+    F.script = pl_script_new_config(F.proxy, path, &cfg, &err);
+    if (!F.script)
+        fail_msg("cannot load %s: %s", path, err.reason);
+    pl_script_attach(F.script);
+}
+
 /* Let timers that are due run (nothing here waits on real time). */
 static void settle(void)
 {
@@ -126,11 +161,13 @@ static void settle(void)
 /* ------------------------------------------------------------------ messages */
 
 /*
- * A request from the caller to ruri (also its To). extra: more header
- * lines ("" for none, each ending in \n); the caller's Contact unless
- * extra has one. Writes its Call-ID into call_id (64 bytes).
+ * A request from the caller (From user from, tag "a<seq>") to ruri (also
+ * its To). extra: more header lines ("" for none, each ending in \n); the
+ * caller's Contact unless extra has one. Writes its Call-ID into call_id
+ * (64 bytes) when not NULL.
  */
-static void send_request(const char *method, const char *ruri, const char *extra, char *call_id)
+static void send_request_from(const char *from, const char *method, const char *ruri,
+                              const char *extra, char *call_id)
 {
     char cid[64], text[4096];
     snprintf(cid, sizeof(cid), "call-%u@test", ++F.seq);
@@ -138,7 +175,7 @@ static void send_request(const char *method, const char *ruri, const char *extra
              "%s %s SIP/2.0\n"
              "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-t%u\n"
              "Max-Forwards: 70\n"
-             "From: <sip:alice@example.com>;tag=a%u\n"
+             "From: <sip:%s@example.com>;tag=a%u\n"
              "To: <%s>\n"
              "Call-ID: %s\n"
              "CSeq: 1 %s\n"
@@ -146,7 +183,7 @@ static void send_request(const char *method, const char *ruri, const char *extra
              "%s"
              "Content-Length: 0\n"
              "\n",
-             method, ruri, F.seq, F.seq, ruri, cid, method,
+             method, ruri, F.seq, from, F.seq, ruri, cid, method,
              strstr(extra, "Contact:") ? "" : "Contact: <sip:alice@10.0.0.1:5060>\n", extra);
     if (call_id)
         snprintf(call_id, 64, "%s", cid);
@@ -154,6 +191,11 @@ static void send_request(const char *method, const char *ruri, const char *extra
     char *buf = tu_crlf(text, &len);
     pl_proxy_receive(F.proxy, buf, len, &F.uac, PL_FRAMING_DGRAM);
     settle();
+}
+
+static void send_request(const char *method, const char *ruri, const char *extra, char *call_id)
+{
+    send_request_from("alice", method, ruri, extra, call_id);
 }
 
 /* The i-th message (0-based) the proxy sent to dst from log index from on, or NULL. */
@@ -826,6 +868,611 @@ static void test_check(void **state)
     assert_non_null(strstr(err.reason, "cannot open"));
 }
 
+/* ------------------------------------------------------------------ dialogs */
+
+/* A call through the proxy, as the test's two ends see it. */
+typedef struct call {
+    char cid[64];
+    char from_user[32];
+    char ftag[16];    /* the caller's tag */
+    char ttag[16];    /* the callee's tag */
+    char rr[256];     /* the Record-Route value of the 200, the caller's Route */
+    char cid_rr[256]; /* the Record-Route value the callee saw */
+    char to[128];     /* the INVITE's To URI */
+    char id[17];      /* the dialog's id */
+    unsigned cseq;    /* the caller's last CSeq */
+    unsigned ccseq;   /* the callee's last CSeq */
+} call;
+
+/* The last final response sent to dst since log index from. */
+static pl_msg *final_to(const pl_target *dst, size_t from)
+{
+    pl_msg *last = NULL;
+    for (size_t i = 0;; i++) {
+        pl_msg *m = sent_to(dst, from, false, i);
+        if (!m)
+            break;
+        if (m->status >= 200)
+            last = m;
+    }
+    return last;
+}
+
+/* The dialog of c, looked up in C (NULL: gone). */
+static pl_dlg *dlg_of(const call *c)
+{
+    return pl_dlg_lookup_sip(F.dlgs, pl_str_c(c->cid), pl_str_c(c->ftag), PL_STR_NULL);
+}
+
+/*
+ * The caller (From user from) calls ruri_user@example.com through
+ * dialogs.lua, which forwards to ruri_user@10.0.0.2. Returns the INVITE as
+ * the callee got it (the call is not answered yet).
+ */
+static pl_msg *start_call(call *c, const char *from, const char *ruri_user)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->from_user, sizeof(c->from_user), "%s", from);
+    snprintf(c->to, sizeof(c->to), "sip:%s@example.com", ruri_user);
+    size_t mark = F.net.n;
+    send_request_from(from, "INVITE", c->to, "", c->cid);
+    snprintf(c->ftag, sizeof(c->ftag), "a%u", F.seq);
+    c->cseq = 1;
+    pl_msg *fwd = sent_to(&F.uas1, mark, true, 0);
+    if (!fwd) {
+        const pl_msg *r = final_to(&F.uac, mark);
+        fail_msg("the INVITE was not forwarded (%d)", r ? (int)r->status : 0);
+    }
+    const char *rr = hdr(fwd, "Record-Route");
+    assert_non_null(rr);
+    snprintf(c->cid_rr, sizeof(c->cid_rr), "%s", rr);
+    pl_dlg *d = dlg_of(c);
+    assert_non_null(d);
+    pl_dlg_id_print(pl_dlg_id(d), c->id);
+    /* the id travels in our Record-Route */
+    assert_non_null(strstr(rr, c->id));
+    return fwd;
+}
+
+/* The callee answers 200 (tag ttag, with a Contact); the caller gets it. */
+static void answer_call(call *c, const pl_msg *fwd, const char *ttag)
+{
+    snprintf(c->ttag, sizeof(c->ttag), "%s", ttag);
+    size_t mark = F.net.n;
+    respond(&F.uas1, fwd, 200, ttag, "Contact", "<sip:callee@10.0.0.2:5060>");
+    pl_msg *ok = final_to(&F.uac, mark);
+    assert_non_null(ok);
+    assert_int_equal(ok->status, 200);
+    const char *rr = hdr(ok, "Record-Route");
+    assert_non_null(rr);
+    snprintf(c->rr, sizeof(c->rr), "%s", rr);
+}
+
+/*
+ * A request from the caller in the call: CSeq cseq (0: the next one; the
+ * ACK: the INVITE's), Request-URI ruri (NULL: the callee's Contact), our
+ * Record-Route as Route (plus extra_route when not NULL), extra header
+ * lines.
+ */
+static void caller_sends(call *c, const char *method, unsigned cseq, const char *ruri,
+                         const char *extra_route, const char *extra)
+{
+    if (strcmp(method, "ACK") == 0)
+        cseq = 1;
+    else if (cseq == 0)
+        cseq = c->cseq + 1;
+    if (cseq > c->cseq)
+        c->cseq = cseq;
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "%s %s SIP/2.0\n"
+             "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-%s-%u-%s\n"
+             "Max-Forwards: 70\n"
+             "Route: %s%s%s\n"
+             "From: <sip:%s@example.com>;tag=%s\n"
+             "To: <%s>;tag=%s\n"
+             "Call-ID: %s\n"
+             "CSeq: %u %s\n"
+             "Contact: <sip:%s@10.0.0.1:5060>\n"
+             "%s"
+             "Content-Length: 0\n"
+             "\n",
+             method, ruri ? ruri : "sip:callee@10.0.0.2:5060", method, cseq, c->ftag, c->rr,
+             extra_route ? ", " : "", extra_route ? extra_route : "", c->from_user, c->ftag, c->to,
+             c->ttag, c->cid, cseq, method, c->from_user, extra ? extra : "");
+    size_t len;
+    char *buf = tu_crlf(text, &len);
+    pl_proxy_receive(F.proxy, buf, len, &F.uac, PL_FRAMING_DGRAM);
+    settle();
+}
+
+/* The callee sends BYE toward the caller, along the route it saw. */
+static void callee_sends_bye(call *c)
+{
+    char text[2048];
+    c->ccseq++;
+    snprintf(text, sizeof(text),
+             "BYE sip:%s@10.0.0.1:5060 SIP/2.0\n"
+             "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-cbye-%u-%s\n"
+             "Max-Forwards: 70\n"
+             "Route: %s\n"
+             "From: <%s>;tag=%s\n"
+             "To: <sip:%s@example.com>;tag=%s\n"
+             "Call-ID: %s\n"
+             "CSeq: %u BYE\n"
+             "Content-Length: 0\n"
+             "\n",
+             c->from_user, c->ccseq, c->ttag, c->cid_rr, c->to, c->ttag, c->from_user, c->ftag,
+             c->cid, c->ccseq);
+    size_t len;
+    char *buf = tu_crlf(text, &len);
+    pl_proxy_receive(F.proxy, buf, len, &F.uas1, PL_FRAMING_DGRAM);
+    settle();
+}
+
+/* An INVITE answered and acknowledged: the dialog is confirmed (state 4). */
+static void confirmed_call(call *c, const char *from, const char *ruri_user)
+{
+    pl_msg *fwd = start_call(c, from, ruri_user);
+    answer_call(c, fwd, "b1");
+    caller_sends(c, "ACK", 0, NULL, NULL, NULL);
+    pl_dlg *d = dlg_of(c);
+    assert_non_null(d);
+    assert_int_equal(pl_dlg_state_of(d), PL_DLG_CONFIRMED);
+}
+
+/* A MESSAGE about c's dialog to the script (user names the action); returns the answer. */
+static pl_msg *ask_script(const call *c, const char *user)
+{
+    char ruri[64], extra[64];
+    snprintf(ruri, sizeof(ruri), "sip:%s@example.com", user);
+    snprintf(extra, sizeof(extra), "X-Dialog: %s\n", c ? c->id : "0000000000000000");
+    size_t mark = F.net.n;
+    send_request("MESSAGE", ruri, extra, NULL);
+    pl_msg *r = final_to(&F.uac, mark);
+    assert_non_null(r);
+    return r;
+}
+
+/* The script's "in-dialog" log line for a request of Call-ID cid and method, or NULL. */
+static const char *in_dialog_log(const char *cid, const char *method)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "in-dialog\t%s\t", method);
+    const log_line *l = NULL;
+    for (size_t i = 0; i < NLOGS; i++)
+        if (strstr(LOGS[i].text, key) && strcmp(LOGS[i].call_id, cid) == 0)
+            l = &LOGS[i];
+    return l ? l->text : NULL;
+}
+
+static void assert_no_script_error(void)
+{
+    const log_line *l = find_log("script error", NULL);
+    if (l)
+        fail_msg("%s", l->text);
+}
+
+static void test_dialog_create_and_state(void **state)
+{
+    (void)state;
+    use_dialogs(NULL);
+    use_script_cfg(DIALOGS, NULL);
+    call c;
+    pl_msg *fwd = start_call(&c, "alice", "create");
+    assert_no_script_error();
+    pl_dlg *d = dlg_of(&c);
+    assert_int_equal(pl_dlg_state_of(d), PL_DLG_UNCONFIRMED);
+    assert_int_equal(pl_dlg_flags(d), PL_DLG_F_BYE_ON_TIMEOUT);
+
+    pl_msg *r = ask_script(&c, "peek");
+    assert_string_equal(hdr(r, "X-State"), "1");
+    assert_string_equal(hdr(r, "X-To-Tag"), "nil");
+    assert_string_equal(hdr(r, "X-Value"), "7");
+    assert_string_equal(hdr(r, "X-In"), "true");
+
+    respond(&F.uas1, fwd, 180, "b1", NULL, NULL);
+    r = ask_script(&c, "peek");
+    assert_string_equal(hdr(r, "X-State"), "2");
+    /* on_reply finds the dialog of the response's request */
+    char line_180[64];
+    snprintf(line_180, sizeof(line_180), "reply\t180\t%s", c.id);
+    assert_non_null(find_log(line_180, c.cid));
+
+    answer_call(&c, fwd, "b1");
+    r = ask_script(&c, "peek");
+    assert_string_equal(hdr(r, "X-State"), "3");
+    assert_string_equal(hdr(r, "X-To-Tag"), "b1");
+
+    /* the ACK is matched, goes downstream, and confirms the dialog */
+    caller_sends(&c, "ACK", 0, NULL, NULL, NULL);
+    const char *line = in_dialog_log(c.cid, "ACK");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "\tdownstream\t"));
+    assert_non_null(strstr(line, c.id));
+    r = ask_script(&c, "peek");
+    assert_string_equal(hdr(r, "X-State"), "4");
+    assert_string_equal(hdr(r, "X-End-Reason"), "nil");
+
+    /* a BYE from the callee goes upstream and ends it */
+    size_t mark = F.net.n;
+    callee_sends_bye(&c);
+    line = in_dialog_log(c.cid, "BYE");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "\tupstream\t"));
+    pl_msg *bye = sent_to(&F.uac, mark, true, 0);
+    assert_non_null(bye);
+    respond(&F.uac, bye, 200, c.ftag, NULL, NULL);
+    r = ask_script(&c, "peek");
+    if (!hdr(r, "X-Gone")) {
+        assert_string_equal(hdr(r, "X-State"), "5");
+        assert_string_equal(hdr(r, "X-End-Reason"), "Upstream BYE");
+    }
+    assert_no_script_error();
+}
+
+static void test_dialog_create_refused(void **state)
+{
+    (void)state;
+    pl_dlg_config cfg = {.max_dialogs = 1};
+    use_dialogs(&cfg);
+    use_script_cfg(DIALOGS, NULL);
+    pl_msg *r = ask_script(NULL, "notinvite");
+    assert_non_null(strstr(hdr(r, "X-Err"), "not an initial INVITE"));
+
+    call c;
+    start_call(&c, "alice", "plain");
+    size_t mark = F.net.n;
+    send_request("INVITE", "sip:plain@example.com", "", NULL);
+    r = final_to(&F.uac, mark);
+    assert_int_equal(r->status, 503);
+    assert_non_null(strstr(hdr(r, "X-Err"), "too many dialogs"));
+}
+
+static void test_dialog_profiles(void **state)
+{
+    (void)state;
+    use_dialogs(NULL);
+    use_script_cfg(DIALOGS, NULL);
+    call a1, a2, b1;
+    pl_msg *f1 = start_call(&a1, "alice", "profiles");
+    start_call(&a2, "alice", "profiles");
+    start_call(&b1, "bob", "profiles");
+    assert_no_script_error();
+    /* what the script saw when it set the third */
+    assert_non_null(find_log("profiles\tbob\t1\t3\t3", b1.cid));
+    assert_non_null(find_log("values\talice=2,bob=1", b1.cid));
+
+    pl_dlg_profile *caller = pl_dlg_profile_find(F.dlgm, PL_STR_LIT("caller"));
+    pl_dlg_profile *all = pl_dlg_profile_find(F.dlgm, PL_STR_LIT("all"));
+    assert_non_null(caller);
+    assert_non_null(all);
+    assert_true(pl_dlg_profile_has_value(caller));
+    assert_false(pl_dlg_profile_has_value(all));
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("alice")), 2);
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("bob")), 1);
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("temp")), 0);
+    assert_int_equal(pl_dlg_profile_size(all, PL_STR_NULL), 3);
+
+    /* a call that fails leaves its profiles */
+    respond(&F.uas1, f1, 486, "x1", NULL, NULL);
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("alice")), 1);
+    assert_int_equal(pl_dlg_profile_size(all, PL_STR_NULL), 2);
+}
+
+static void test_dialog_values(void **state)
+{
+    (void)state;
+    use_dialogs(NULL);
+    use_script_cfg(DIALOGS, NULL);
+    call c;
+    start_call(&c, "alice", "values");
+    assert_no_script_error();
+    pl_dlg *d = dlg_of(&c);
+    pl_dlg_value v;
+    assert_int_equal(pl_dlg_value_get(d, PL_STR_LIT("s"), &v), PL_OK);
+    assert_int_equal(v.type, PL_DLG_V_STR);
+    assert_str(v.s, "replaced");
+    assert_int_equal(pl_dlg_value_get(d, PL_STR_LIT("f"), &v), PL_OK);
+    assert_int_equal(v.type, PL_DLG_V_INT);
+    assert_int_equal(v.i, 3);
+    /* the last set_value("i", 7) of on_request replaced 42 */
+    assert_int_equal(pl_dlg_value_get(d, PL_STR_LIT("i"), &v), PL_OK);
+    assert_int_equal(v.i, 7);
+    assert_int_equal(pl_dlg_value_get(d, PL_STR_LIT("n"), &v), PL_ENOTFOUND);
+}
+
+/* Run the clock on until c's dialog is freed (bounded). */
+static void until_freed(const call *c)
+{
+    for (int i = 0; i < 600 && dlg_of(c); i++)
+        run_for(1000);
+    assert_null(dlg_of(c));
+}
+
+/* The BYE the proxy sent to dst since mark, or a test failure. */
+static pl_msg *bye_to(const pl_target *dst, size_t mark)
+{
+    for (size_t i = 0;; i++) {
+        pl_msg *m = sent_to(dst, mark, true, i);
+        if (!m)
+            fail_msg("no BYE was sent");
+        if (m->method_id == PL_METHOD_BYE)
+            return m;
+    }
+}
+
+static void test_dialog_terminate(void **state)
+{
+    (void)state;
+    use_dialogs(NULL);
+    use_script_cfg(DIALOGS, NULL);
+    call c;
+    confirmed_call(&c, "alice", "plain");
+    size_t mark = F.net.n;
+    pl_msg *r = ask_script(&c, "kill");
+    assert_int_equal(r->status, 200);
+    assert_no_script_error();
+    assert_true(strncmp(hdr(r, "X-Again"), "true", 4) != 0);
+
+    /* a BYE each way, in the dialog, with the extra header */
+    pl_msg *up = bye_to(&F.uac, mark);
+    pl_msg *down = bye_to(&F.uas1, mark);
+    assert_str(up->call_id, c.cid);
+    assert_str(down->call_id, c.cid);
+    assert_str(up->to->tag, c.ftag);
+    assert_str(down->to->tag, c.ttag);
+    assert_string_equal(hdr(up, "Reason"), "Q.850;cause=16");
+    assert_string_equal(hdr(down, "Reason"), "Q.850;cause=16");
+    assert_ruri(down, "sip:callee@10.0.0.2:5060");
+    pl_dlg *d = dlg_of(&c);
+    if (d) {
+        assert_int_equal(pl_dlg_state_of(d), PL_DLG_DELETED);
+        assert_str(pl_dlg_end_reason(d), "Killed By Test");
+    }
+    respond(&F.uac, up, 200, c.ftag, NULL, NULL);
+    respond(&F.uas1, down, 200, c.ttag, NULL, NULL);
+    until_freed(&c);
+}
+
+static void test_dialog_terminate_by_id(void **state)
+{
+    (void)state;
+    use_dialogs(NULL);
+    use_script_cfg(DIALOGS, NULL);
+    call c;
+    confirmed_call(&c, "alice", "plain");
+    size_t mark = F.net.n;
+    pl_msg *r = ask_script(&c, "killid");
+    assert_int_equal(r->status, 200);
+    assert_no_script_error();
+    /* queued for the table's loop: nothing is sent before it runs */
+    pl_dlg_table_run(F.dlgs);
+    settle();
+    pl_msg *up = bye_to(&F.uac, mark);
+    pl_msg *down = bye_to(&F.uas1, mark);
+    assert_string_equal(hdr(up, "X-Why"), "test");
+    assert_string_equal(hdr(down, "X-Who"), "script");
+    pl_dlg *d = dlg_of(&c);
+    if (d)
+        assert_str(pl_dlg_end_reason(d), "Killed By Id");
+}
+
+static void test_dialog_validate(void **state)
+{
+    (void)state;
+    use_dialogs(NULL);
+    use_script_cfg(DIALOGS, NULL);
+    call c;
+    confirmed_call(&c, "alice", "plain");
+
+    /* a CSeq that is not above the INVITE's */
+    caller_sends(&c, "INFO", 1, NULL, NULL, NULL);
+    const char *line = in_dialog_log(c.cid, "INFO");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "\t-1\tbad cseq"));
+
+    /* a Request-URI that is not the callee's Contact */
+    size_t mark = F.net.n;
+    caller_sends(&c, "INFO", 0, "sip:other@10.0.0.3:5060", NULL, NULL);
+    assert_non_null(strstr(in_dialog_log(c.cid, "INFO"), "\t-2\tbad target"));
+    assert_non_null(sent_to(&F.uas2, mark, true, 0)); /* routed as it came */
+
+    /* the same, repaired: it goes to the stored target */
+    mark = F.net.n;
+    caller_sends(&c, "INFO", 0, "sip:other@10.0.0.3:5060", NULL, "X-Fix: yes\n");
+    assert_non_null(strstr(in_dialog_log(c.cid, "INFO"), "\t-2\tbad target"));
+    assert_null(sent_to(&F.uas2, mark, true, 0));
+    assert_ruri(sent_to(&F.uas1, mark, true, 0), "sip:callee@10.0.0.2:5060");
+
+    /* a Route set that is not the stored one */
+    caller_sends(&c, "INFO", 0, NULL, "<sip:10.0.0.9:5060;lr>", NULL);
+    assert_non_null(strstr(in_dialog_log(c.cid, "INFO"), "\t-3\tbad route"));
+
+    /* a good one */
+    caller_sends(&c, "INFO", 0, NULL, NULL, "X-Match: sip\n");
+    assert_non_null(strstr(in_dialog_log(c.cid, "INFO"), "\t1\tok"));
+    char matched[64];
+    snprintf(matched, sizeof(matched), "matched\t%s", c.id);
+    assert_non_null(find_log(matched, c.cid));
+    assert_no_script_error();
+}
+
+static void test_dialog_stale_object(void **state)
+{
+    (void)state;
+    use_dialogs(NULL);
+    use_script_cfg(DIALOGS, NULL);
+    call c;
+    confirmed_call(&c, "alice", "plain");
+    assert_int_equal(ask_script(&c, "keep")->status, 200);
+
+    size_t mark = F.net.n;
+    caller_sends(&c, "BYE", 0, NULL, NULL, NULL);
+    pl_msg *bye = sent_to(&F.uas1, mark, true, 0);
+    assert_non_null(bye);
+    respond(&F.uas1, bye, 200, c.ttag, NULL, NULL);
+    until_freed(&c);
+
+    pl_msg *r = ask_script(&c, "stale");
+    assert_int_equal(r->status, 200);
+    char want[64];
+    snprintf(want, sizeof(want), "dialog %s no longer exists", c.id);
+    assert_non_null(strstr(hdr(r, "X-Err"), want));
+    snprintf(want, sizeof(want), "dialog %s (gone)", c.id);
+    assert_string_equal(hdr(r, "X-String"), want);
+    assert_non_null(hdr(ask_script(&c, "peek"), "X-Gone"));
+}
+
+static void test_dialog_stats(void **state)
+{
+    (void)state;
+    use_dialogs(NULL);
+    use_script_cfg(DIALOGS, NULL);
+    call c, e;
+    confirmed_call(&c, "alice", "plain");
+    pl_msg *fwd = start_call(&e, "bob", "plain");
+    respond(&F.uas1, fwd, 180, "r1", NULL, NULL);
+    pl_msg *r = ask_script(NULL, "stats");
+    assert_string_equal(hdr(r, "X-Stats"),
+                        "active=1 early=1 processed=2 expired=0 failed=0 terminated=0 live=2");
+}
+
+static void test_dialog_tracking_off(void **state)
+{
+    (void)state;
+    use_script_cfg(DIALOGS, NULL); /* no dialog table */
+    pl_msg *r = ask_script(NULL, "off");
+    assert_int_equal(r->status, 200);
+    assert_non_null(strstr(hdr(r, "X-Err"), "dialog.create: dialog tracking is off"));
+    assert_non_null(strstr(hdr(r, "X-Err2"), "dialog.profile_size: dialog tracking is off"));
+}
+
+static void test_config_table(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {
+        "caller_limit=2", "name=parley", "neg=-5", "big=99999999999999999999", "empty=", "noequals",
+        "=nameless",      "name=last",   NULL,
+    };
+    use_script_cfg(DIALOGS, vars);
+    pl_msg *r = ask_script(NULL, "config");
+    assert_int_equal(r->status, 200);
+    assert_string_equal(hdr(r, "X-Limit"), "integer 2");
+    assert_string_equal(hdr(r, "X-Name"), "string last");
+    assert_string_equal(hdr(r, "X-Neg"), "integer -5");
+    assert_string_equal(hdr(r, "X-Big"), "string 99999999999999999999");
+    assert_string_equal(hdr(r, "X-Empty"), "string []");
+    assert_string_equal(hdr(r, "X-Missing"), "nil");
+    assert_string_equal(hdr(r, "X-Count"), "5");
+    assert_non_null(strstr(hdr(r, "X-Err"), "config is read-only"));
+}
+
+/* ---- the default script's caller limit */
+
+/* bob registers at 10.0.0.2 (through the default script). */
+static void register_bob(void)
+{
+    size_t mark = F.net.n;
+    send_request("REGISTER", "sip:bob@example.com",
+                 "Contact: <sip:bob@10.0.0.2:5060>\nExpires: 600\n", NULL);
+    assert_int_equal(final_to(&F.uac, mark)->status, 200);
+}
+
+/* from calls bob: the INVITE as bob got it, or NULL with *status the caller's answer. */
+static pl_msg *call_bob(call *c, const char *from, int *status)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->from_user, sizeof(c->from_user), "%s", from);
+    snprintf(c->to, sizeof(c->to), "sip:bob@example.com");
+    size_t mark = F.net.n;
+    send_request_from(from, "INVITE", c->to, "", c->cid);
+    snprintf(c->ftag, sizeof(c->ftag), "a%u", F.seq);
+    c->cseq = 1;
+    pl_msg *fwd = sent_to(&F.uas1, mark, true, 0);
+    const pl_msg *r = final_to(&F.uac, mark);
+    *status = r ? r->status : 0;
+    if (fwd) {
+        const char *rr = hdr(fwd, "Record-Route");
+        assert_non_null(rr);
+        snprintf(c->cid_rr, sizeof(c->cid_rr), "%s", rr);
+    }
+    return fwd;
+}
+
+static void test_default_caller_limit(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"caller_limit=2", NULL};
+    use_dialogs(NULL);
+    use_script_cfg(DEFAULT, vars);
+    register_bob();
+    pl_dlg_profile *caller = pl_dlg_profile_find(F.dlgm, PL_STR_LIT("caller"));
+    assert_non_null(caller);
+
+    call a1, a2, a3, c1, a4;
+    int status;
+    pl_msg *f1 = call_bob(&a1, "alice", &status);
+    assert_non_null(f1);
+    assert_non_null(call_bob(&a2, "alice", &status));
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("alice")), 2);
+
+    /* the third at once: busy, and said in the log */
+    assert_null(call_bob(&a3, "alice", &status));
+    assert_int_equal(status, 486);
+    const log_line *l = find_log("caller alice has 2 calls, the limit is 2: 486", a3.cid);
+    assert_non_null(l);
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("alice")), 2);
+
+    /* someone else is not limited */
+    assert_non_null(call_bob(&c1, "carol", &status));
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("carol")), 1);
+
+    /* the first call is answered, acknowledged and hung up by alice */
+    answer_call(&a1, f1, "bob1");
+    caller_sends(&a1, "ACK", 0, NULL, NULL, NULL);
+    size_t mark = F.net.n;
+    caller_sends(&a1, "BYE", 0, NULL, NULL, NULL);
+    pl_msg *bye = sent_to(&F.uas1, mark, true, 0);
+    assert_non_null(bye);
+    respond(&F.uas1, bye, 200, a1.ttag, NULL, NULL);
+    assert_int_equal(final_to(&F.uac, mark)->status, 200);
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("alice")), 1);
+
+    /* and alice may call again */
+    assert_non_null(call_bob(&a4, "alice", &status));
+    assert_int_equal(pl_dlg_profile_size(caller, PL_STR_LIT("alice")), 2);
+    assert_null(find_log("script error", NULL));
+}
+
+/* Without a dialog table the default script routes as before (no limit). */
+static void test_default_without_dialogs(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"caller_limit=1", NULL};
+    use_script_cfg(DEFAULT, vars);
+    register_bob();
+    call a1, a2;
+    int status;
+    assert_non_null(call_bob(&a1, "alice", &status));
+    assert_non_null(call_bob(&a2, "alice", &status));
+}
+
+/* A caller_limit that is not a whole number stops the load, saying why. */
+static void test_default_bad_caller_limit(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"caller_limit=ten", NULL};
+    pl_script_config cfg = {.vars = vars};
+    pl_error err = {0};
+    assert_null(pl_script_new_config(F.proxy, DEFAULT, &cfg, &err));
+    assert_non_null(strstr(err.reason, "caller_limit must be a whole number"));
+    assert_int_equal(pl_script_check_config(DEFAULT, &cfg, &err), PL_EPARSE);
+    static const char *const good[] = {"caller_limit=0", NULL};
+    cfg.vars = good;
+    assert_int_equal(pl_script_check_config(DEFAULT, &cfg, &err), PL_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -860,6 +1507,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_top_level_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_tracking_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_without_dialogs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_bad_caller_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_create_and_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_create_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_profiles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_terminate_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_validate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_stale_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dialog_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_default_caller_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

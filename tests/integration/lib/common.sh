@@ -13,6 +13,12 @@
 # ("N passed, M failed") and exits 0 only when nothing failed, free_port
 # picks a loopback port.
 
+# Every parleyd a test starts has its management interface on a free port
+# and no store, unless the test says otherwise: tests run side by side and
+# must not share 127.0.0.1:8080 or a state folder's database.
+export PARLEYD_MGMT=${PARLEYD_MGMT:-127.0.0.1:0}
+export PARLEYD_STORE=${PARLEYD_STORE:-none}
+
 pass=0
 fail=0
 
