@@ -245,11 +245,21 @@ start_parleyd() {
         say "parleyd: $BIN/parleyd is not built (make; it comes with the proxy of issue 5)"
         return 1
     fi
-    if [ "$dialog" = 1 ] && ! "$BIN/parleyd" --check --script "$PARLEYD_SCRIPT" >"$work/parleyd-check.log" 2>&1; then
+    if [ "$dialog" = 1 ] && ! "$BIN/parleyd" -c /dev/null --check --script "$PARLEYD_SCRIPT" >"$work/parleyd-check.log" 2>&1; then
         say "parleyd: $PARLEYD_SCRIPT does not load (no dialog tracking in this build?): $(tail -3 "$work/parleyd-check.log")"
         return 1
     fi
-    setsid "$BIN/parleyd" --listen "udp:127.0.0.1:$proxy_port" --script "$PARLEYD_SCRIPT" \
+    # Kamailio runs without a database: no store for parleyd either (its
+    # default keeps dialogs in SQLite), no management listener (its
+    # default port is fixed), and its state in the work folder.
+    printf 'store = "none"\nmgmt = "off"\nstate_dir = "%s"\n' "$work/parleyd-state" >"$work/parleyd.conf"
+    # glibc gives memory back to the kernel when enough of it is free at
+    # the top of a heap; Kamailio's pool never does. Without trimming,
+    # parleyd's resident memory, like Kamailio's, only grows, and the
+    # memory measurement (measure_memory) is not undone by a trim that
+    # happens to fall between its two readings.
+    GLIBC_TUNABLES=glibc.malloc.trim_threshold=1099511627776 \
+        setsid "$BIN/parleyd" -c "$work/parleyd.conf" --listen "udp:127.0.0.1:$proxy_port" --script "$PARLEYD_SCRIPT" \
         --workers "$workers" --log-level "$parleyd_log_level" >"$work/parleyd.log" 2>&1 &
     proxy_pid=$!
 }

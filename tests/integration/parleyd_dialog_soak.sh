@@ -6,7 +6,7 @@
 # parleyd runs with 2 workers, tests/integration/lib/dialog_soak.lua (each
 # INVITE a dialog with the flags bye-on-timeout, ping-caller and
 # ping-callee, in the profile "caller" under its From user) and
-# dialog_ping_interval = 1s. SIPp tests/sipp/uac_dlg.xml (From users cycling
+# dialog_ping_interval = 1s (no store, no management listener). SIPp tests/sipp/uac_dlg.xml (From users cycling
 # over CALLERS names) -> parleyd -> tests/sipp/uas_rr.xml, each call held
 # HOLD_MS between ACK and BYE, so that parleyd pings both ends about twice
 # a call; both SIPps answer the in-dialog OPTIONS themselves (-aa). A
@@ -93,6 +93,10 @@ workers = 2
 dialogs = yes
 dialog_ping_interval = 1s
 caller_limit = 0
+# No store (dialogs are not written anywhere) and no management listener
+# (its default port is fixed; the counters come from SIGUSR1).
+store = "none"
+mgmt = "off"
 state_dir = "$tmp/state"
 EOF
 
