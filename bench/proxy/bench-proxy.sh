@@ -72,7 +72,8 @@ over parleyd's).
   --keep                 keep the work folder (logs, SIPp statistics)
   --dialog               dialog mode (above; about 12 min, --quick about 5)
   --hold N               dialog mode: calls held for the memory measurement
-                         (default 20000; 5000 with --quick)
+                         (default 20000; 5000 with --quick; with a few
+                         thousand or less the allocators' steps dominate)
   --hold-rate R          dialog mode: the rate they are set up at (default 1000)
   --callers N            dialog mode: distinct From users (default 1000)
   -h, --help             this text
@@ -251,8 +252,12 @@ start_parleyd() {
     fi
     # Kamailio runs without a database: no store for parleyd either (its
     # default keeps dialogs in SQLite), no management listener (its
-    # default port is fixed), and its state in the work folder.
-    printf 'store = "none"\nmgmt = "off"\nstate_dir = "%s"\n' "$work/parleyd-state" >"$work/parleyd.conf"
+    # default port is fixed), and its state in the work folder. In the
+    # proxy mode no dialog tracking either, as Kamailio's bench-proxy.cfg
+    # (etc/parley.lua then tracks nothing, and its per-caller limit, which
+    # SIPp's one caller would reach, is off).
+    printf 'store = "none"\nmgmt = "off"\nstate_dir = "%s"\ndialogs = %s\n' "$work/parleyd-state" \
+        "$([ "$dialog" = 1 ] && echo yes || echo no)" >"$work/parleyd.conf"
     # glibc gives memory back to the kernel when enough of it is free at
     # the top of a heap; Kamailio's pool never does. Without trimming,
     # parleyd's resident memory, like Kamailio's, only grows, and the
