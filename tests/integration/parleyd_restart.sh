@@ -21,6 +21,9 @@
 # delayed mode (store_flush 2s): 200 calls, a flush, 100 more, kill -9:
 #   what comes back is at least the flushed 200 and at most 300 (printed:
 #   what delayed mode loses).
+# PostgreSQL stopped under load (realtime): no call fails, the queue
+#   drains when it is back, no dialog row is left.
+# A registration made before a restart is there after it.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/pg.sh"
@@ -108,6 +111,18 @@ wait_stat() {
         sleep 0.1
     done
     echo "($1 stayed at '$v', want $2)"
+    return 1
+}
+
+# wait_ge PATH VALUE [TENTHS]: poll until the stat is at least VALUE (default 30 s).
+wait_ge() {
+    local v=
+    for _ in $(seq "${3:-300}"); do
+        v=$(stat "$1" 2>/dev/null || true)
+        [ "$v" != "?" ] && [ -n "$v" ] && [ "$v" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    echo "($1 stayed at '$v', want at least $2)"
     return 1
 }
 
@@ -201,6 +216,15 @@ suite_realtime() {
 suite_shutdown() {
     local name=$1 url=$2
     start_parleyd "$name" "$url" shutdown
+    # A registration, written through the store: it survives the restart too.
+    local aport apid
+    aport=$(free_port)
+    "$BIN/parley" listen --register "sip:$proxy" --aor sip:alice@127.0.0.1 "udp:127.0.0.1:$aport" \
+        >"$tmp/alice.log" 2>&1 &
+    apid=$!
+    for _ in $(seq 200); do grep -q "registered sip:alice@127.0.0.1" "$tmp/alice.log" && break; sleep 0.05; done
+    kill -9 "$apid" 2>/dev/null # (a clean stop would unregister)
+    wait "$apid" 2>/dev/null || true
     start_callee 200 "_$name"
     sipp_bg "s_$name" "$SRC/tests/data/dialog/uac_wait_bye.xml" 200 400
     wait_stat dialogs.active 200 && ok || bad "$name: 200 calls up"
@@ -211,11 +235,17 @@ suite_shutdown() {
     expect "$name: parleyd exit after SIGTERM" "$prc" 0
     start_parleyd "$name" "$url" shutdown
     expect "$name: dialogs back after a clean stop" "$(stat dialogs.active)" 200
+    "$BIN/parleyctl" --mgmt "$mgmt" --json reg list >"$tmp/reg.json"
+    grep -q "sip:alice@127.0.0.1" "$tmp/reg.json" && ok ||
+        bad "$name: the registration did not survive: $(cat "$tmp/reg.json")"
     local out
     out=$("$BIN/parleyctl" --mgmt "$mgmt" --json profile end caller)
     grep -q '"ended": *200' <<<"$out" && ok || bad "$name: profile end: $out"
     wait_sipp "s_$name"
     wait_stat dialogs.active 0 && ok || bad "$name: dialogs left after profile end"
+    local crc=0
+    eval "wait \$pid_callee_$name" || crc=$?
+    expect "$name: SIPp callee exit status" "$crc" 0
     kill -TERM "$ppid"
     wait "$ppid" || true
     ppid=
@@ -248,12 +278,48 @@ suite_delayed() {
     sipp_pids=()
 }
 
+# ---------------------------------------------------------------- PostgreSQL down under load
+# 600 short calls at 100 a second; PostgreSQL is stopped for 2 s or more in the
+# middle: no call fails (writes wait in the queue, the workers never
+# block), and once the server is back the queue drains and the table
+# holds no dialog (each ended with its call).
+suite_outage() {
+    local name=$1 url=$2 failed rows crc=0
+    start_parleyd "$name" "$url" realtime
+    start_callee 600 "_$name"
+    sipp_bg "o_$name" "$SRC/tests/sipp/uac_rr.xml" 600 100 -d 500
+    wait_ge dialogs.processed 100 && ok || bad "$name: no load"
+    bash -c "$PG_STOP_CMD" && ok || bad "$name: pg_ctl stop"
+    wait_stat store.connected False 100 && ok || bad "$name: the store did not notice the outage"
+    # Calls keep flowing while the database is down.
+    local before
+    before=$(stat dialogs.processed)
+    wait_ge dialogs.processed $((before + 200)) && ok ||
+        bad "$name: calls stopped while the database was down"
+    bash -c "$PG_START_CMD" && ok || bad "$name: pg_ctl start"
+    wait_sipp "o_$name"
+    failed=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "FailedCall(C)") c = i; next } { v = $c } END { print v + 0 }' "$tmp/o_$name.csv")
+    expect "$name: calls failed during the outage" "$failed" 0
+    wait_stat store.queued 0 300 && ok || bad "$name: the queue did not drain"
+    expect "$name: store connected again" "$(stat store.connected)" True
+    wait_stat dialogs.active 0 && ok || bad "$name: dialogs left"
+    rows=$(cd "$PG_TMP" && "${PG_AS[@]}" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U parley -At \
+        -c "select count(*) from dialogs" parley_test)
+    expect "$name: dialog rows left in PostgreSQL" "$rows" 0
+    eval "wait \$pid_callee_$name" || crc=$?
+    expect "$name: SIPp callee exit status" "$crc" 0
+    kill -TERM "$ppid"
+    wait "$ppid" || true
+    ppid=
+}
+
 suite_realtime sqlite "sqlite:$tmp/parley.db"
 suite_shutdown sqlite_shutdown "sqlite:$tmp/shutdown.db"
 suite_delayed sqlite_delayed "sqlite:$tmp/delayed.db"
 if pg_start; then
     ok
     suite_realtime pg "$PG_URL"
+    suite_outage pg_outage "$PG_URL"
 else
     bad "PostgreSQL did not start"
 fi
