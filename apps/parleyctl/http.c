@@ -183,7 +183,7 @@ static long dechunk(char *b, size_t n)
 }
 
 /* Is buf (len bytes) a complete answer already? (Content-Length known and met.) */
-static bool complete(const char *buf, size_t len)
+bool ctl_http_complete(const char *buf, size_t len)
 {
     const char *end = strstr(buf, "\r\n\r\n");
     if (!end)
@@ -199,7 +199,7 @@ static bool complete(const char *buf, size_t len)
     return cl && len - hl - 2 >= strtoull(cl, NULL, 10);
 }
 
-static int parse(char *buf, size_t len, ctl_http_resp *out)
+int ctl_http_parse(char *buf, size_t len, ctl_http_resp *out)
 {
     char *end = strstr(buf, "\r\n\r\n");
     int status;
@@ -249,7 +249,7 @@ static int receive(int fd, double deadline, ctl_http_resp *out, char *err, size_
         if (n > 0) {
             len += (size_t)n;
             buf[len] = '\0';
-            if (complete(buf, len))
+            if (ctl_http_complete(buf, len))
                 break;
             continue;
         }
@@ -270,7 +270,7 @@ static int receive(int fd, double deadline, ctl_http_resp *out, char *err, size_
     }
     if (rc == CTL_HTTP_OK) {
         buf[len] = '\0';
-        rc = parse(buf, len, out);
+        rc = ctl_http_parse(buf, len, out);
         if (rc != CTL_HTTP_OK)
             snprintf(err, cap, len ? "not an HTTP answer" : "connection closed without an answer");
     }

@@ -5,6 +5,7 @@
 #ifndef PARLEYCTL_HTTP_H
 #define PARLEYCTL_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum ctl_http_err {
@@ -32,5 +33,11 @@ int ctl_http_post(const char *addr, const char *token, const char *body, size_t 
                   double timeout_s, ctl_http_resp *out, char *err, size_t cap);
 
 void ctl_http_resp_free(ctl_http_resp *r);
+
+/* What the client does with the bytes it read (buf NUL-terminated at len), exposed for the fuzz
+ * target: is the answer complete yet (Content-Length met)? and its status and body (chunked
+ * decoded in place). */
+bool ctl_http_complete(const char *buf, size_t len);
+int ctl_http_parse(char *buf, size_t len, ctl_http_resp *out);
 
 #endif

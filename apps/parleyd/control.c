@@ -1059,7 +1059,7 @@ static void metrics(void (*emit)(const char *chunk, size_t len, void *ctx), void
                         n += out ? ws[w].ws.out_msgs[m][k] : ws[w].ws.in_msgs[m][k];
                     if (!n)
                         continue;
-                    char cls[8];
+                    char cls[16];
                     if (k)
                         snprintf(cls, sizeof(cls), "%dxx", k);
                     else

@@ -236,6 +236,13 @@ static int build_config(const cli *a, pd_config *c)
      * over the file, the command line over both. */
     const char *env_store = getenv("PARLEYD_STORE"), *env_mgmt = getenv("PARLEYD_MGMT"),
                *env_token = getenv("PARLEYD_MGMT_TOKEN");
+    /* An empty variable is no override. */
+    if (env_store && !*env_store)
+        env_store = NULL;
+    if (env_mgmt && !*env_mgmt)
+        env_mgmt = NULL;
+    if (env_token && !*env_token)
+        env_token = NULL;
     struct {
         const char *key, *value, *opt;
     } over[] = {
