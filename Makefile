@@ -69,6 +69,8 @@ run: all
 	@echo "  build/bin/parley send MESSAGE sip:carol@127.0.0.1 (404: nobody registered)."
 	@echo "  SIPp calls through it (caller, callee and parleyd's Record-Route): make load"
 	@echo "  (RATE=100 CALLS=1000 by default; tests/sipp/README.md has the scenarios)."
+	@echo "  Operate it: build/bin/parleyctl stats, build/bin/parleyctl dlg list,"
+	@echo "  build/bin/parleyctl profile size caller (management on 127.0.0.1:8080)."
 	@echo ""
 	$(RUN_CMD)
 

@@ -2,6 +2,7 @@
 # tests/sipp/load.sh - calls at a steady rate through a running proxy, with
 # SIPp on both ends: uac_rr.xml -> PROXY -> uas_rr.xml. What `make load`
 # runs (PROXY, RATE and CALLS are its variables).
+# (uac_dlg.xml: uac_rr.xml with the From user from an injection file.)
 set -euo pipefail
 
 usage() {
@@ -12,8 +13,9 @@ Places CALLS calls (default 1000), RATE per second (default 100), through
 the SIP proxy at PROXY (host:port, default 127.0.0.1:5060), which must be
 running already (make run starts parleyd there). A callee SIPp
 (tests/sipp/uas_rr.xml) listens on a free UDP port of LOAD_IP; a caller SIPp
-(tests/sipp/uac_rr.xml) addresses each INVITE to it and sends it to the
-proxy, which must record-route it; ACK and BYE follow the route set.
+(tests/sipp/uac_dlg.xml, 1,000 callers by From user) addresses each INVITE
+to it and sends it to the proxy, which must record-route it; ACK and BYE
+follow the route set.
 
 Prints SIPp's final statistics screen for the caller and the callee's call
 counts. Exit status: 0 when every call passed on both sides; 1 when a call
@@ -89,8 +91,11 @@ for _ in $(seq 100); do
 done
 
 echo "load: $calls calls at $rate/s: SIPp $ip -> $proxy -> SIPp $ip:$uport"
+# 1,000 callers (From users), so that the shipped script's limit of
+# concurrent calls per caller (caller_limit, 10) is never what is tested.
+awk 'BEGIN { print "SEQUENTIAL"; for (i = 0; i < 1000; i++) printf "caller%04d;\n", i }' >callers.csv
 rc=0
-"$SIPP" "$ip:$uport" -rsa "$proxy" -sf "$SC/uac_rr.xml" -i "$ip" -p "$cport" -r "$rate" -m "$calls" -nostdin \
+"$SIPP" "$ip:$uport" -rsa "$proxy" -sf "$SC/uac_dlg.xml" -inf callers.csv -i "$ip" -p "$cport" -r "$rate" -m "$calls" -nostdin \
     -timeout $((calls / rate + 60)) -timeout_error -buff_size 4194304 \
     -trace_screen -screen_file uac_screen.log -trace_stat -stf uac.csv \
     -trace_err -error_file uac_errors.log >uac.out 2>&1 || rc=$?
