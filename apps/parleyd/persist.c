@@ -104,6 +104,8 @@ static void on_saved(uint64_t id, bool deleted, void *user)
     pd_persist *p = user;
     if (deleted || !p->sh->n)
         return; /* a deleted row's dialog has ended: nobody to tell */
+    if (!p->sh->dialogs || !pl_dlg_wants(p->sh->dialogs, PL_DLGCB_SAVED))
+        return; /* nobody listens: no hand-over per write */
     saved_job *j = malloc(sizeof(*j));
     if (!j)
         return;

@@ -252,6 +252,10 @@ pl_str pl_dlg_end_reason(const pl_dlg *d);
 int pl_dlg_register_cb(pl_dlg_module *m, pl_dlg *d, uint32_t mask, pl_dlg_cb cb, void *param,
                        pl_dlg_param_free free_param);
 
+/* Was a callback of this type ever registered (on any dialog)? A store skips
+ * telling of its writes when nobody listens for SAVED. */
+bool pl_dlg_wants(const pl_dlg_module *m, uint32_t type);
+
 /* The store (a layer above) says d was written: fires SAVED. */
 void pl_dlg_notify_saved(pl_dlg *d);
 

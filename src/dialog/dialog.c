@@ -594,6 +594,7 @@ int pl_dlg_register_cb(pl_dlg_module *m, pl_dlg *d, uint32_t mask, pl_dlg_cb cb,
     c->cb = cb;
     c->param = param;
     c->free_param = free_param;
+    atomic_fetch_or(&m->cb_types, mask);
     if (d) {
         /* At the tail: callbacks run in the order they were registered. */
         dlg_cb **pp = &d->cbs;
@@ -706,6 +707,11 @@ void pl_dlg_mgmt_context(pl_dlg *d, void (*fn)(pl_str name, pl_str value, void *
         c->cb(d, PL_DLGCB_MGMT_CONTEXT, &prm);
     }
     pl__dlg_unref(d);
+}
+
+bool pl_dlg_wants(const pl_dlg_module *m, uint32_t type)
+{
+    return (atomic_load(&((pl_dlg_module *)m)->cb_types) & type) != 0;
 }
 
 void pl_dlg_notify_saved(pl_dlg *d)

@@ -160,6 +160,7 @@ struct pl_dlg_module {
     pthread_mutex_t cb_lock;
     _Atomic(pl_dlg_profile *) profiles[MAX_PROFILES];
     atomic_size_t nprofiles;
+    atomic_uint cb_types; /* every type a callback was ever registered for */
     pthread_mutex_t prof_lock;
     atomic_uint_fast32_t next_id;
     /* statistics */

@@ -33,6 +33,9 @@
 #include "store_int.h"
 
 #define BATCH          256
+/* Realtime mode: how long the thread lets writes gather after the first, so
+ * that a busy proxy's writes share transactions (and wakeups). */
+#define GATHER_MS 2
 #define PAUSE_FIRST_MS 100
 #define PAUSE_MAX_MS   5000
 #define CLOSE_GRACE_MS 2000
@@ -55,6 +58,7 @@ struct pl_store {
     size_t inflight;
     int64_t next_flush; /* DELAYED: monotonic ms */
     bool stopping, stopped, gave_up;
+    bool gathering; /* the thread lets writes gather: no wakeup per write */
     int64_t deadline; /* closing: give up at this monotonic ms */
     uint64_t written, errors, coalesced;
     bool connected;
@@ -343,6 +347,16 @@ static void *store_main(void *arg)
         }
         if (s->stopping && now >= s->deadline && (s->bq.n || s->dq.n))
             break;
+        if (s->cfg.mode == PL_STORE_REALTIME && !s->stopping && s->dq.n && s->dq.n < BATCH &&
+            !s->catching_up) {
+            /* Let the writes of the next few milliseconds join this batch. */
+            s->gathering = true;
+            struct timespec ts = mono_ts(now + GATHER_MS);
+            while (!s->stopping && s->dq.n < BATCH &&
+                   pthread_cond_timedwait(&s->wake, &s->lock, &ts) == 0)
+                ;
+            s->gathering = false;
+        }
         size_t n = take_batch(s, batch);
         if (n) {
             memset(state, E_PENDING, n);
@@ -399,7 +413,7 @@ static st_entry *enqueue(pl_store *s, st_entry *e)
     } else {
         st_list_append(&s->bq, e);
     }
-    if (!st_entry_is_dialog(e) || dialogs_due_now(s))
+    if ((!st_entry_is_dialog(e) || dialogs_due_now(s)) && !s->gathering)
         pthread_cond_signal(&s->wake);
     return old;
 }
