@@ -16,6 +16,7 @@
 #   the BYEs of A are matched to their restored dialogs (terminated = 600,
 #   SIPp: every call successful), B's calls end between 20 and 30 s after
 #   they started (expired = 400), and every count ends at zero.
+# (Every step runs on SQLite, then on PostgreSQL.)
 # shutdown mode, SIGTERM: 200 calls held, parleyd stopped cleanly and
 #   started again: all 200 back; ended with `parleyctl profile end`.
 # delayed mode (store_flush 2s): 200 calls, a flush, 100 more, kill -9:
@@ -319,6 +320,8 @@ suite_delayed sqlite_delayed "sqlite:$tmp/delayed.db"
 if pg_start; then
     ok
     suite_realtime pg "$PG_URL"
+    suite_shutdown pg_shutdown "$PG_URL"
+    suite_delayed pg_delayed "$PG_URL"
     suite_outage pg_outage "$PG_URL"
 else
     bad "PostgreSQL did not start"
