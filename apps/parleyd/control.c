@@ -513,6 +513,7 @@ static json_t *m_dlg_push_value(json_t *params, int *code, const char **message,
 
 /* ---- profiles (thread-safe: no worker call) */
 
+/* The profile params name; a value param only for a profile with values. */
 static pl_dlg_profile *need_profile(pd_control *c, json_t *params, int *code, const char **message)
 {
     const char *name = param_str(params, "name");
@@ -525,6 +526,10 @@ static pl_dlg_profile *need_profile(pd_control *c, json_t *params, int *code, co
     if (!p) {
         *code = PL_MGMT_E_NOT_FOUND;
         *message = "no such profile";
+    } else if (param_has(params, "value") && !pl_dlg_profile_has_value(p)) {
+        *code = PL_MGMT_E_PARAMS;
+        *message = "that profile has no values";
+        p = NULL;
     }
     return p;
 }
@@ -544,8 +549,6 @@ static json_t *m_profile_size(json_t *params, int *code, const char **message, b
     pl_dlg_profile *p = need_profile(c, params, code, message);
     if (!p)
         return NULL;
-    if (param_has(params, "value") && !pl_dlg_profile_has_value(p))
-        FAIL(PL_MGMT_E_PARAMS, "that profile has no values");
     json_t *r = json_object();
     json_object_set_new(r, "size",
                         json_integer((json_int_t)pl_dlg_profile_size(p, opt_value(params))));
@@ -590,8 +593,6 @@ static json_t *m_profile_list(json_t *params, int *code, const char **message, b
     pl_dlg_profile *p = need_profile(c, params, code, message);
     if (!p)
         return NULL;
-    if (param_has(params, "value") && !pl_dlg_profile_has_value(p))
-        FAIL(PL_MGMT_E_PARAMS, "that profile has no values");
     size_t n;
     uint64_t *ids = profile_ids(p, opt_value(params), &n);
     if (!ids)

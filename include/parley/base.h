@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -79,6 +80,39 @@ int pl_str_to_u64(pl_str s, uint64_t max, uint64_t *out);
 int pl_str_to_u32(pl_str s, uint32_t max, uint32_t *out);
 /* v in decimal into out (at least 10 bytes, not NUL-terminated); returns the length. */
 size_t pl_u32_print(uint32_t v, char *out);
+
+/*
+ * A string builder over a caller's buffer, with no printf: an append that
+ * does not fit sets over and writes nothing more (check over at the end).
+ * pl_sbuf b = {buf, 0, sizeof(buf), false};
+ */
+typedef struct pl_sbuf {
+    char *p;
+    size_t len, cap;
+    bool over;
+} pl_sbuf;
+
+static inline void pl_sbuf_put(pl_sbuf *b, pl_str s)
+{
+    if (b->over || s.len > b->cap - b->len) {
+        b->over = true;
+        return;
+    }
+    if (s.len)
+        memcpy(b->p + b->len, s.p, s.len);
+    b->len += s.len;
+}
+
+static inline void pl_sbuf_puts(pl_sbuf *b, const char *s)
+{
+    pl_sbuf_put(b, pl_str_c(s));
+}
+
+static inline void pl_sbuf_u32(pl_sbuf *b, uint32_t v)
+{
+    char num[12];
+    pl_sbuf_put(b, (pl_str){num, pl_u32_print(v, num)});
+}
 
 /*
  * Arena: bump allocation from a block the caller gives (or none). When the

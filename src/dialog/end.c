@@ -20,42 +20,14 @@
 
 /* ---- building a request toward one leg */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool over;
-} sbuf;
-
-static void put(sbuf *b, pl_str s)
-{
-    if (b->over || b->len + s.len > b->cap) {
-        b->over = true;
-        return;
-    }
-    memcpy(b->p + b->len, s.p, s.len);
-    b->len += s.len;
-}
-
-static void putc_(sbuf *b, const char *s)
-{
-    put(b, pl_str_c(s));
-}
-
-static void put_u32(sbuf *b, uint32_t v)
-{
-    char n[16];
-    size_t k = pl_u32_print(v, n);
-    put(b, (pl_str){n, k});
-}
-
 /* Header lines given by a caller: each must end with CRLF (one is added at the end if missing). */
-static void put_lines(sbuf *b, pl_str lines)
+static void put_lines(pl_sbuf *b, pl_str lines)
 {
     if (!lines.len)
         return;
-    put(b, lines);
+    pl_sbuf_put(b, lines);
     if (lines.len < 2 || lines.p[lines.len - 2] != '\r' || lines.p[lines.len - 1] != '\n')
-        putc_(b, "\r\n");
+        pl_sbuf_puts(b, "\r\n");
 }
 
 /*
@@ -70,39 +42,39 @@ static int build(const pl_dlg *d, uint32_t x, pl_str method, uint32_t cseq, pl_s
     uint32_t y = x ? 0 : d->primary;
     const dlg_leg *lx = &d->legs[x];
     pl_str ytag = y || x ? d->legs[y].tag : PL_STR_NULL;
-    sbuf b = {out, 0, cap, false};
+    pl_sbuf b = {out, 0, cap, false};
     pl_str target = lx->contact.len ? lx->contact : (x ? d->to_uri : d->from_uri);
-    put(&b, method);
-    putc_(&b, " ");
-    put(&b, target);
-    putc_(&b, " SIP/2.0\r\n");
+    pl_sbuf_put(&b, method);
+    pl_sbuf_puts(&b, " ");
+    pl_sbuf_put(&b, target);
+    pl_sbuf_puts(&b, " SIP/2.0\r\n");
     if (lx->route.len) {
-        putc_(&b, "Route: ");
-        put(&b, lx->route);
-        putc_(&b, "\r\n");
+        pl_sbuf_puts(&b, "Route: ");
+        pl_sbuf_put(&b, lx->route);
+        pl_sbuf_puts(&b, "\r\n");
     }
-    putc_(&b, "Max-Forwards: 70\r\nFrom: <");
-    put(&b, x ? d->from_uri : d->to_uri);
-    putc_(&b, ">");
+    pl_sbuf_puts(&b, "Max-Forwards: 70\r\nFrom: <");
+    pl_sbuf_put(&b, x ? d->from_uri : d->to_uri);
+    pl_sbuf_puts(&b, ">");
     if (ytag.len) {
-        putc_(&b, ";tag=");
-        put(&b, ytag);
+        pl_sbuf_puts(&b, ";tag=");
+        pl_sbuf_put(&b, ytag);
     }
-    putc_(&b, "\r\nTo: <");
-    put(&b, x ? d->to_uri : d->from_uri);
-    putc_(&b, ">;tag=");
-    put(&b, lx->tag);
-    putc_(&b, "\r\nCall-ID: ");
-    put(&b, d->call_id);
-    putc_(&b, "\r\nCSeq: ");
-    put_u32(&b, cseq);
-    putc_(&b, " ");
-    put(&b, method);
-    putc_(&b, "\r\n");
+    pl_sbuf_puts(&b, "\r\nTo: <");
+    pl_sbuf_put(&b, x ? d->to_uri : d->from_uri);
+    pl_sbuf_puts(&b, ">;tag=");
+    pl_sbuf_put(&b, lx->tag);
+    pl_sbuf_puts(&b, "\r\nCall-ID: ");
+    pl_sbuf_put(&b, d->call_id);
+    pl_sbuf_puts(&b, "\r\nCSeq: ");
+    pl_sbuf_u32(&b, cseq);
+    pl_sbuf_puts(&b, " ");
+    pl_sbuf_put(&b, method);
+    pl_sbuf_puts(&b, "\r\n");
     if (d->t->m->extra_headers)
         put_lines(&b, pl_str_c(d->t->m->extra_headers));
     put_lines(&b, hdrs);
-    putc_(&b, "Content-Length: 0\r\n\r\n");
+    pl_sbuf_puts(&b, "Content-Length: 0\r\n\r\n");
     if (b.over)
         return PL_ENOSPC;
     *len = b.len;

@@ -13,29 +13,13 @@
 
 /* ---- escaped strings */
 
-typedef struct wbuf {
-    char *p;
-    size_t len, cap;
-    bool over;
-} wbuf;
-
-static void w_raw(wbuf *b, const char *s, size_t n)
-{
-    if (b->over || b->len + n > b->cap) {
-        b->over = true;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void w_esc(wbuf *b, pl_str s)
+static void w_esc(pl_sbuf *b, pl_str s)
 {
     for (size_t i = 0; i < s.len; i++) {
         char c = s.p[i];
         if (c == '#' || c == '|' || c == '\\')
-            w_raw(b, "\\", 1);
-        w_raw(b, &c, 1);
+            pl_sbuf_puts(b, "\\");
+        pl_sbuf_put(b, (pl_str){&c, 1});
     }
 }
 
@@ -65,31 +49,31 @@ static bool r_field(pl_str *s, char stop, char *out, size_t cap, size_t *n)
 }
 
 typedef struct exp_ctx {
-    wbuf *b;
+    pl_sbuf *b;
 } exp_ctx;
 
 static void exp_value(pl_str name, const pl_dlg_value *v, void *arg)
 {
-    wbuf *b = arg;
+    pl_sbuf *b = arg;
     w_esc(b, name);
     if (v->type == PL_DLG_V_INT) {
         char num[32];
         int n = snprintf(num, sizeof(num), "#2#%" PRId64, v->i);
-        w_raw(b, num, (size_t)n);
+        pl_sbuf_put(b, (pl_str){num, (size_t)n});
     } else {
-        w_raw(b, "#1#", 3);
+        pl_sbuf_puts(b, "#1#");
         w_esc(b, v->s);
     }
-    w_raw(b, "|", 1);
+    pl_sbuf_puts(b, "|");
 }
 
 static void exp_profile(pl_dlg_profile *p, pl_str value, void *arg)
 {
-    wbuf *b = arg;
+    pl_sbuf *b = arg;
     w_esc(b, pl_dlg_profile_name(p));
-    w_raw(b, "#", 1);
+    pl_sbuf_puts(b, "#");
     w_esc(b, value);
-    w_raw(b, "|", 1);
+    pl_sbuf_puts(b, "|");
 }
 
 static void exp_leg(const dlg_leg *l, pl_dlg_leg_record *r)
@@ -122,7 +106,7 @@ int pl_dlg_export(const pl_dlg *d, pl_dlg_record *out, char *buf, size_t cap)
     out->lifetime_left_ms = d->expires_ms > now ? d->expires_ms - now : 0;
     out->ping_interval_s = d->ping_interval_s;
     out->end_reason = d->end_reason;
-    wbuf b = {buf, 0, cap, false};
+    pl_sbuf b = {buf, 0, cap, false};
     pl_dlg_value_each(d, exp_value, &b);
     size_t vlen = b.len;
     pl_dlg_profile_memberships(d, exp_profile, &b);

@@ -14,48 +14,20 @@
 #include "chars.h"
 #include "msg_int.h"
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool overflow;
-} sbuf;
-
-static void sb_put(sbuf *b, pl_str s)
-{
-    if (b->overflow || s.len > b->cap - b->len) {
-        b->overflow = true;
-        return;
-    }
-    if (s.len)
-        memcpy(b->p + b->len, s.p, s.len);
-    b->len += s.len;
-}
-
-static void sb_putc(sbuf *b, const char *s)
-{
-    sb_put(b, pl_str_c(s));
-}
-
-static void sb_u32(sbuf *b, uint32_t v)
-{
-    char num[12];
-    sb_put(b, (pl_str){num, pl_u32_print(v, num)});
-}
-
 /* A URI as a name-addr: RFC 3261 20.10 wants <> around one with ',' ';' '?'. */
-static void sb_angle(sbuf *b, pl_str uri)
+static void sb_angle(pl_sbuf *b, pl_str uri)
 {
-    sb_putc(b, "<");
-    sb_put(b, uri);
-    sb_putc(b, ">");
+    pl_sbuf_puts(b, "<");
+    pl_sbuf_put(b, uri);
+    pl_sbuf_puts(b, ">");
 }
 
-static void sb_hdr(sbuf *b, const char *name, pl_str value)
+static void sb_hdr(pl_sbuf *b, const char *name, pl_str value)
 {
-    sb_putc(b, name);
-    sb_putc(b, ": ");
-    sb_put(b, value);
-    sb_putc(b, "\r\n");
+    pl_sbuf_puts(b, name);
+    pl_sbuf_puts(b, ": ");
+    pl_sbuf_put(b, value);
+    pl_sbuf_puts(b, "\r\n");
 }
 
 static bool field_ok(pl_str v)
@@ -77,26 +49,26 @@ static int build_fail(pl_error *err, int code, const char *why)
     return code;
 }
 
-static void hop_request(const pl_msg *inv, pl_str method, pl_str to, sbuf *b)
+static void hop_request(const pl_msg *inv, pl_str method, pl_str to, pl_sbuf *b)
 {
     char num[12];
-    sb_put(b, method);
-    sb_putc(b, " ");
-    sb_put(b, inv->ruri_raw);
-    sb_putc(b, " SIP/2.0\r\n");
+    pl_sbuf_put(b, method);
+    pl_sbuf_puts(b, " ");
+    pl_sbuf_put(b, inv->ruri_raw);
+    pl_sbuf_puts(b, " SIP/2.0\r\n");
     sb_hdr(b, "Via", inv->via->raw);
     for (uint32_t i = 0; i < inv->hdr_count; i++)
         if (inv->hdrs[i].id == PL_HDR_ROUTE)
-            sb_put(b, inv->hdrs[i].line);
-    sb_putc(b, "Max-Forwards: 70\r\n");
+            pl_sbuf_put(b, inv->hdrs[i].line);
+    pl_sbuf_puts(b, "Max-Forwards: 70\r\n");
     sb_hdr(b, "From", inv->from->raw);
     sb_hdr(b, "To", to);
     sb_hdr(b, "Call-ID", inv->call_id);
-    sb_putc(b, "CSeq: ");
-    sb_put(b, (pl_str){num, pl_u32_print(inv->cseq.num, num)});
-    sb_putc(b, " ");
-    sb_put(b, method);
-    sb_putc(b, "\r\nContent-Length: 0\r\n\r\n");
+    pl_sbuf_puts(b, "CSeq: ");
+    pl_sbuf_put(b, (pl_str){num, pl_u32_print(inv->cseq.num, num)});
+    pl_sbuf_puts(b, " ");
+    pl_sbuf_put(b, method);
+    pl_sbuf_puts(b, "\r\nContent-Length: 0\r\n\r\n");
 }
 
 size_t pl_msg_hop_request_len(const pl_msg *inv, pl_str method, pl_str to)
@@ -118,9 +90,9 @@ int pl_msg_print_hop_request(const pl_msg *inv, pl_str method, pl_str to, char *
 {
     if (!inv->via || !inv->from || !inv->call_id.len)
         return PL_EINVAL;
-    sbuf b = {out, 0, cap, false};
+    pl_sbuf b = {out, 0, cap, false};
     hop_request(inv, method, to, &b);
-    if (b.overflow)
+    if (b.over)
         return PL_ENOSPC;
     *written = b.len;
     return PL_OK;
@@ -159,58 +131,58 @@ int pl_msg_build_request(pl_msg *msg, pl_arena *arena, const pl_request_spec *s,
         pl_random_token(branch + 7, 16);
         br = (pl_str){branch, 23};
     }
-    sbuf b = {pl_arena_alloc(arena, need), 0, need, false};
+    pl_sbuf b = {pl_arena_alloc(arena, need), 0, need, false};
     if (!b.p)
         return build_fail(err, PL_ENOMEM, "out of memory");
-    sb_put(&b, s->method);
-    sb_putc(&b, " ");
-    sb_put(&b, s->ruri);
-    sb_putc(&b, " SIP/2.0\r\nVia: SIP/2.0/");
-    sb_put(&b, s->via_transport.len ? s->via_transport : PL_STR_LIT("UDP"));
-    sb_putc(&b, " ");
-    sb_put(&b, s->via_sent_by);
-    sb_putc(&b, ";branch=");
-    sb_put(&b, br);
-    sb_putc(&b, "\r\nMax-Forwards: ");
-    sb_u32(&b, s->max_forwards ? s->max_forwards : 70);
-    sb_putc(&b, "\r\nFrom: ");
+    pl_sbuf_put(&b, s->method);
+    pl_sbuf_puts(&b, " ");
+    pl_sbuf_put(&b, s->ruri);
+    pl_sbuf_puts(&b, " SIP/2.0\r\nVia: SIP/2.0/");
+    pl_sbuf_put(&b, s->via_transport.len ? s->via_transport : PL_STR_LIT("UDP"));
+    pl_sbuf_puts(&b, " ");
+    pl_sbuf_put(&b, s->via_sent_by);
+    pl_sbuf_puts(&b, ";branch=");
+    pl_sbuf_put(&b, br);
+    pl_sbuf_puts(&b, "\r\nMax-Forwards: ");
+    pl_sbuf_u32(&b, s->max_forwards ? s->max_forwards : 70);
+    pl_sbuf_puts(&b, "\r\nFrom: ");
     if (s->from.len)
-        sb_put(&b, s->from);
+        pl_sbuf_put(&b, s->from);
     else
         sb_angle(&b, s->ruri);
-    sb_putc(&b, ";tag=");
-    sb_put(&b, from_tag);
-    sb_putc(&b, "\r\nTo: ");
+    pl_sbuf_puts(&b, ";tag=");
+    pl_sbuf_put(&b, from_tag);
+    pl_sbuf_puts(&b, "\r\nTo: ");
     if (s->to.len)
-        sb_put(&b, s->to);
+        pl_sbuf_put(&b, s->to);
     else
         sb_angle(&b, s->ruri);
     if (s->to_tag.len) {
-        sb_putc(&b, ";tag=");
-        sb_put(&b, s->to_tag);
+        pl_sbuf_puts(&b, ";tag=");
+        pl_sbuf_put(&b, s->to_tag);
     }
-    sb_putc(&b, "\r\n");
+    pl_sbuf_puts(&b, "\r\n");
     sb_hdr(&b, "Call-ID", call_id);
-    sb_putc(&b, "CSeq: ");
-    sb_u32(&b, s->cseq ? s->cseq : 1);
-    sb_putc(&b, " ");
-    sb_put(&b, s->method);
-    sb_putc(&b, "\r\n");
+    pl_sbuf_puts(&b, "CSeq: ");
+    pl_sbuf_u32(&b, s->cseq ? s->cseq : 1);
+    pl_sbuf_puts(&b, " ");
+    pl_sbuf_put(&b, s->method);
+    pl_sbuf_puts(&b, "\r\n");
     if (s->contact.len)
         sb_hdr(&b, "Contact", s->contact);
     for (size_t i = 0; i < s->n_extra; i++) {
-        sb_put(&b, s->extra[2 * i]);
-        sb_putc(&b, ": ");
-        sb_put(&b, s->extra[2 * i + 1]);
-        sb_putc(&b, "\r\n");
+        pl_sbuf_put(&b, s->extra[2 * i]);
+        pl_sbuf_puts(&b, ": ");
+        pl_sbuf_put(&b, s->extra[2 * i + 1]);
+        pl_sbuf_puts(&b, "\r\n");
     }
     if (s->content_type.len)
         sb_hdr(&b, "Content-Type", s->content_type);
-    sb_putc(&b, "Content-Length: ");
-    sb_u32(&b, (uint32_t)s->body.len);
-    sb_putc(&b, "\r\n\r\n");
-    sb_put(&b, s->body);
-    if (b.overflow)
+    pl_sbuf_puts(&b, "Content-Length: ");
+    pl_sbuf_u32(&b, (uint32_t)s->body.len);
+    pl_sbuf_puts(&b, "\r\n\r\n");
+    pl_sbuf_put(&b, s->body);
+    if (b.over)
         return build_fail(err, PL_ENOSPC, "request too large");
     pl_parse_opts opts = {PL_FRAMING_STREAM, NULL};
     return pl_msg_parse(msg, b.p, b.len, arena, &opts, err);
@@ -262,50 +234,50 @@ int pl_msg_build_response(pl_msg *resp, pl_arena *arena, const pl_msg *req, uint
             break;
         }
     }
-    sbuf b = {pl_arena_alloc(arena, need), 0, need, false};
+    pl_sbuf b = {pl_arena_alloc(arena, need), 0, need, false};
     if (!b.p)
         return build_fail(err, PL_ENOMEM, "out of memory");
-    sb_putc(&b, "SIP/2.0 ");
-    sb_u32(&b, code);
-    sb_putc(&b, " ");
-    sb_put(&b, reason);
-    sb_putc(&b, "\r\n");
+    pl_sbuf_puts(&b, "SIP/2.0 ");
+    pl_sbuf_u32(&b, code);
+    pl_sbuf_puts(&b, " ");
+    pl_sbuf_put(&b, reason);
+    pl_sbuf_puts(&b, "\r\n");
     for (uint32_t i = 0; i < req->hdr_count; i++) {
         const pl_hdr *h = &req->hdrs[i];
         switch (h->id) {
         case PL_HDR_TO:
             if (add_tag) {
                 /* RFC 3261 8.2.6.2: the UAS adds its tag to To. */
-                sb_put(&b, h->name);
-                sb_putc(&b, ": ");
-                sb_put(&b, h->value);
-                sb_putc(&b, ";tag=");
-                sb_put(&b, to_tag);
-                sb_putc(&b, "\r\n");
+                pl_sbuf_put(&b, h->name);
+                pl_sbuf_puts(&b, ": ");
+                pl_sbuf_put(&b, h->value);
+                pl_sbuf_puts(&b, ";tag=");
+                pl_sbuf_put(&b, to_tag);
+                pl_sbuf_puts(&b, "\r\n");
                 break;
             }
-            sb_put(&b, h->line);
+            pl_sbuf_put(&b, h->line);
             break;
         case PL_HDR_VIA:
         case PL_HDR_FROM:
         case PL_HDR_CALL_ID:
         case PL_HDR_CSEQ:
-            sb_put(&b, h->line);
+            pl_sbuf_put(&b, h->line);
             break;
         case PL_HDR_TIMESTAMP:
             if (code == 100) /* RFC 3261 8.2.6.1 */
-                sb_put(&b, h->line);
+                pl_sbuf_put(&b, h->line);
             break;
         case PL_HDR_RECORD_ROUTE:
             if (copy_rr)
-                sb_put(&b, h->line);
+                pl_sbuf_put(&b, h->line);
             break;
         default:
             break;
         }
     }
-    sb_putc(&b, "Content-Length: 0\r\n\r\n");
-    if (b.overflow)
+    pl_sbuf_puts(&b, "Content-Length: 0\r\n\r\n");
+    if (b.over)
         return build_fail(err, PL_ENOSPC, "response larger than sized");
     pl_parse_opts opts = {PL_FRAMING_STREAM, &req->limits};
     return pl_msg_parse(resp, b.p, b.len, arena, &opts, err);

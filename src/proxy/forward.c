@@ -65,61 +65,38 @@ static uint32_t insert_pos(const pl_msg *m, pl_hdr_id id)
     return pos;
 }
 
-/* A small string builder over a caller's buffer: no printf on the hot path. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool over;
-} sbuf;
-
-static void put(sbuf *b, pl_str s)
-{
-    if (b->len + s.len > b->cap) {
-        b->over = true;
-        return;
-    }
-    if (s.len)
-        memcpy(b->p + b->len, s.p, s.len);
-    b->len += s.len;
-}
-
-static void putc_(sbuf *b, const char *s)
-{
-    put(b, pl_str_c(s));
-}
-
 static int rr_value(const pl_preq *r, const pl_proxy_local *l, char *out, size_t cap, size_t *n)
 {
     pl_str hp = pl__proxy_hostport(r->p, l);
     if (!hp.len)
         return PL_EINVAL;
-    sbuf b = {out, 0, cap, false};
-    putc_(&b, "<sip:");
-    put(&b, hp);
+    pl_sbuf b = {out, 0, cap, false};
+    pl_sbuf_puts(&b, "<sip:");
+    pl_sbuf_put(&b, hp);
     switch (l->target.transport) {
     case PL_TP_UDP:
         break;
     case PL_TP_TCP:
-        putc_(&b, ";transport=tcp");
+        pl_sbuf_puts(&b, ";transport=tcp");
         break;
     case PL_TP_TLS:
-        putc_(&b, ";transport=tls");
+        pl_sbuf_puts(&b, ";transport=tls");
         break;
     case PL_TP_SCTP:
-        putc_(&b, ";transport=sctp");
+        pl_sbuf_puts(&b, ";transport=sctp");
         break;
     case PL_TP_WS:
-        putc_(&b, ";transport=ws");
+        pl_sbuf_puts(&b, ";transport=ws");
         break;
     case PL_TP_WSS:
-        putc_(&b, ";transport=wss");
+        pl_sbuf_puts(&b, ";transport=wss");
         break;
     case PL_TP_COUNT_:
         break;
     }
-    putc_(&b, ";lr");
-    put(&b, r->rr_params);
-    putc_(&b, ">");
+    pl_sbuf_puts(&b, ";lr");
+    pl_sbuf_put(&b, r->rr_params);
+    pl_sbuf_puts(&b, ">");
     if (b.over)
         return PL_ENOSPC;
     *n = b.len;
@@ -177,19 +154,19 @@ static int strict_route(pl_msg *m)
     return rc;
 }
 
-static void put_hex(sbuf *b, uint64_t v, int digits)
+static void put_hex(pl_sbuf *b, uint64_t v, int digits)
 {
     static const char hex[] = "0123456789abcdef";
     char t[16];
     for (int i = 0; i < digits; i++)
         t[i] = hex[(v >> (4 * (digits - 1 - i))) & 0xf];
-    put(b, (pl_str){t, (size_t)digits});
+    pl_sbuf_put(b, (pl_str){t, (size_t)digits});
 }
 
 /* The branch parameter: the loop hash (16.6 step 8) and what makes this
  * branch unique, derived from the request's own branch so that the same
  * request always gets the same value (16.11 for ACKs). */
-static void put_branch(sbuf *b, const pl_preq *r, uint32_t idx)
+static void put_branch(pl_sbuf *b, const pl_preq *r, uint32_t idx)
 {
     pl_str in = r->msg.via && r->msg.via->has_branch ? r->msg.via->branch : r->msg.call_id;
     /* A request of our own has no Via, and two alike (the same ping sent
@@ -201,14 +178,14 @@ static void put_branch(sbuf *b, const pl_preq *r, uint32_t idx)
         h ^= (unsigned char)in.p[i];
         h *= 0x100000001b3ull;
     }
-    putc_(b, "z9hG4bKpl");
-    put(b, (pl_str){r->loop, 16});
-    putc_(b, ".");
+    pl_sbuf_puts(b, "z9hG4bKpl");
+    pl_sbuf_put(b, (pl_str){r->loop, 16});
+    pl_sbuf_puts(b, ".");
     put_hex(b, h ^ (h >> 32), 8);
     if (r->stateless)
-        putc_(b, "a");
+        pl_sbuf_puts(b, "a");
     char num[12];
-    put(b, (pl_str){num, pl_u32_print(idx, num)});
+    pl_sbuf_put(b, (pl_str){num, pl_u32_print(idx, num)});
 }
 
 int pl__preq_add_via(const pl_preq *r, uint32_t idx, pl_msg *m, const pl_target *dst)
@@ -216,12 +193,12 @@ int pl__preq_add_via(const pl_preq *r, uint32_t idx, pl_msg *m, const pl_target 
     const pl_proxy_local *l = pl__proxy_local_for(r->p, dst);
     pl_str hp = l ? pl__proxy_hostport(r->p, l) : PL_STR_LIT("127.0.0.1");
     char v[320];
-    sbuf b = {v, 0, sizeof(v), false};
-    putc_(&b, "SIP/2.0/");
-    putc_(&b, pl_transport_name(dst->transport));
-    putc_(&b, " ");
-    put(&b, hp);
-    putc_(&b, ";branch=");
+    pl_sbuf b = {v, 0, sizeof(v), false};
+    pl_sbuf_puts(&b, "SIP/2.0/");
+    pl_sbuf_puts(&b, pl_transport_name(dst->transport));
+    pl_sbuf_puts(&b, " ");
+    pl_sbuf_put(&b, hp);
+    pl_sbuf_puts(&b, ";branch=");
     put_branch(&b, r, idx);
     if (b.over)
         return PL_ENOSPC;
