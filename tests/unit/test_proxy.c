@@ -1605,8 +1605,8 @@ static void test_local_refused(void **state)
         "BYE " UAS1 " SIP/2.0\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>\nCSeq: 1 BYE\n\n",
         "BYE " UAS1 " SIP/2.0\nFrom: <sip:a@x>;tag=1\nTo: <sip:b@y>\nCall-ID: r1\n"
         "CSeq: 1 OPTIONS\n\n",
-        "SIP/2.0 200 OK\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKx\nFrom: <sip:a@x>;tag=1\n"
-        "To: <sip:b@y>\nCall-ID: r1\nCSeq: 1 BYE\n\n",
+        ("SIP/2.0 200 OK\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKx\nFrom: <sip:a@x>;tag=1\n"
+         "To: <sip:b@y>\nCall-ID: r1\nCSeq: 1 BYE\n\n"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(local_send(bad[i], NULL), PL_EINVAL);

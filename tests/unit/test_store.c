@@ -264,7 +264,10 @@ static const pl_dlg_record *make_rec(recbuf *b, uint64_t id, int version)
     b->r1[0] = '\0';
     snprintf(b->values, sizeof(b->values), "caller#1#alice \\#1\\|\xe2\x82\xac|n#2#%d|", version);
     snprintf(b->profiles, sizeof(b->profiles), "caller#alice|calls#|");
-    snprintf(b->reason, sizeof(b->reason), version > 1 ? "Upd\"ated %d" : "", version);
+    if (version > 1)
+        snprintf(b->reason, sizeof(b->reason), "Upd\"ated %d", version);
+    else
+        b->reason[0] = '\0';
     pl_dlg_record *r = &b->rec;
     memset(r, 0, sizeof(*r));
     r->id = id;
