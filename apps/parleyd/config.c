@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -453,10 +454,28 @@ int pd_config_check(const pd_config *c, char *err, size_t errcap)
                     "store is a URL: sqlite:PATH, sqlite:///ABSOLUTE/PATH, postgresql://..., or "
                     "none");
     if (strcmp(c->mgmt, "off") != 0 && c->mgmt[0]) {
+        /* A numeric address (the management server binds it as given). */
         const char *colon = strrchr(c->mgmt, ':');
-        if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+        char host[INET6_ADDRSTRLEN + 2] = "";
+        unsigned char a[sizeof(struct in6_addr)];
+        size_t hl = colon ? (size_t)(colon - c->mgmt) : 0;
+        bool ok = colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+                  hl > 0 && hl < sizeof(host);
+        if (ok) {
+            memcpy(host, c->mgmt, hl);
+            host[hl] = '\0';
+            if (host[0] == '[' && host[hl - 1] == ']') {
+                host[hl - 1] = '\0';
+                ok = inet_pton(AF_INET6, host + 1, a) == 1;
+            } else {
+                ok = inet_pton(AF_INET, host, a) == 1;
+            }
+        }
+        if (!ok)
             return fail(err, errcap,
-                        "mgmt is HOST:PORT (\"127.0.0.1:8080\", \"[::1]:8080\") or off");
+                        "mgmt is a numeric IP:PORT (\"127.0.0.1:8080\", \"[::1]:8080\") or off, "
+                        "not \"%s\"",
+                        c->mgmt);
     }
     if (!profile_list_ok(c->profiles_with_value) || !profile_list_ok(c->profiles_no_value))
         return fail(err, errcap,

@@ -35,7 +35,8 @@ wait_for() {
 # ---------------------------------------------------------------- the command line
 out=$("$BIN/parleyd" --help) && rc=0 || rc=$?
 expect "--help exit" "$rc" 0
-for o in -c --config --listen --script --workers --log-level --check --print-config --help --version; do
+for o in -c --config --listen --script --workers --log-level --store --mgmt --mgmt-token --check \
+    --print-config --help --version; do
     grep -q -- "$o" <<<"$out" && ok || bad "--help does not mention $o"
 done
 out=$("$BIN/parleyd" --version) && rc=0 || rc=$?
@@ -88,6 +89,15 @@ printf 'function on_request(req)\n  req:reply(200 "OK")\nend\n' >"$tmp/broken.lu
 err=$("$BIN/parleyd" --script "$tmp/broken.lua" --check 2>&1) && rc=0 || rc=$?
 expect "broken script exit" "$rc" 2
 grep -q "broken.lua" <<<"$err" && ok || bad "broken script said: $err"
+
+# The store and management settings are checked before anything runs.
+for bad_opt in "--mgmt localhost:8080" "--mgmt 127.0.0.1" "--store mysql://x" ; do
+    # shellcheck disable=SC2086
+    out=$("$BIN/parleyd" $bad_opt --check 2>&1) && rc=0 || rc=$?
+    expect "parleyd $bad_opt --check: exit status" "$rc" 2
+done
+out=$("$BIN/parleyd" --mgmt '[::1]:0' --store none --check 2>&1) && rc=0 || rc=$?
+expect "parleyd --mgmt [::1]:0 --store none --check: exit status" "$rc" 0
 
 # ---------------------------------------------------------------- running
 port=$(free_port)
