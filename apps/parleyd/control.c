@@ -26,7 +26,15 @@
 
 #define CALL_MS 5000 /* how long a method waits for a busy worker */
 
+typedef struct bound_method {
+    pl_mgmt_method_fn fn;
+    struct pd_control *c;
+} bound_method;
+
+#define N_METHODS 19
+
 struct pd_control {
+    bound_method bound[N_METHODS];
     pd_shared *sh;
     const pd_config *cfg;
     pd_persist *persist;
@@ -55,6 +63,34 @@ static bool param_has(json_t *params, const char *key)
 {
     return json_is_object(params) && json_object_get(params, key) != NULL;
 }
+
+/* An optional string member: false when it is there with another type (a
+ * wrong type must never widen a destructive call to "all"). */
+static bool param_opt_str(json_t *params, const char *key, const char **out)
+{
+    json_t *v = json_is_object(params) ? json_object_get(params, key) : NULL;
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v))
+        return false;
+    *out = json_string_value(v);
+    return true;
+}
+
+/* Every optional string member in keys must be a string when present. */
+static bool params_strings(json_t *params, const char *const *keys)
+{
+    const char *ignored;
+    for (; *keys; keys++)
+        if (!param_opt_str(params, *keys, &ignored))
+            return false;
+    return true;
+}
+
+/* (value is checked where it is used: dlg.push_value takes an integer too.) */
+static const char *const STRING_PARAMS[] = {"contact", "callid", "reason", "headers", "profile",
+                                            "name",    "aor",    "id",     NULL};
 
 #define FAIL(c, m)                                                                                 \
     do {                                                                                           \
@@ -193,8 +229,10 @@ static void list_one(pl_dlg *d, void *arg)
         !pl_dlg_profile_is_in(d, la->prof, la->value ? pl_str_c(la->value) : (pl_str){NULL, 0}))
         return;
     la->matched++;
+    /* (Read before: the context callbacks dialog_json runs may end d.) */
+    json_int_t created = (json_int_t)pl_dlg_created_ms(d);
     json_t *o = dialog_json(d, la->worker, la->ctx);
-    json_object_set_new(o, "created_ms_", json_integer((json_int_t)pl_dlg_created_ms(d)));
+    json_object_set_new(o, "created_ms_", json_integer(created));
     json_array_append_new(la->out, o);
 }
 
@@ -337,19 +375,22 @@ static void one_on_worker(pd_worker *w, void *arg)
         return;
     }
     if (oa->op == OP_END && oa->callid) {
-        /* Every live dialog of the Call-ID (a forked call, a loop). */
-        char hex[17];
-        pl_dlg_id_print(pl_dlg_id(d), hex);
+        /* Every live dialog of the Call-ID (a forked call, a loop): their
+         * ids first, each ended in turn (an early one stays live until its
+         * 487, so looking up "the first live one" again would stop). */
+        uint64_t ids[64];
+        size_t n = pl_dlg_lookup_callid_all(t, pl_str_c(oa->callid), ids, 64);
         pl_str reason = oa->reason ? pl_str_c(oa->reason) : PL_STR_LIT("Management Termination");
         pl_str hdrs = oa->headers ? pl_str_c(oa->headers) : (pl_str){NULL, 0};
         oa->rc = PL_ESTATE;
-        for (int guard = 0; d && guard < 64; guard++) {
-            if (pl_dlg_terminate(d, reason, hdrs) == PL_OK)
+        for (size_t i = 0; i < n && i < 64; i++) {
+            pl_dlg *e = pl_dlg_lookup(t, ids[i]);
+            if (e && pl_dlg_terminate(e, reason, hdrs) == PL_OK)
                 oa->rc = PL_OK;
-            pl_dlg *next = pl_dlg_lookup_callid(t, pl_str_c(oa->callid));
-            d = next == d ? NULL : next; /* an early one waits for its 487: it stays live */
         }
         if (oa->rc == PL_OK) {
+            char hex[17];
+            pl_dlg_id_print(ids[0], hex);
             oa->out = json_object();
             json_object_set_new(oa->out, "ended", json_string(hex));
         }
@@ -470,7 +511,8 @@ static json_t *profile_op(pd_control *c, json_t *params, one_op op, int *code, c
     oa.prof = pl_dlg_profile_find(c->sh->dialogs, pl_str_c(name));
     if (!oa.prof)
         FAIL(PL_MGMT_E_NOT_FOUND, "no such profile");
-    oa.value = param_str(params, "value");
+    if (!param_opt_str(params, "value", &oa.value))
+        FAIL(PL_MGMT_E_PARAMS, "value: a string");
     oa.has_value = oa.value != NULL;
     if (op == OP_SET_PROFILE && pl_dlg_profile_has_value(oa.prof) && !oa.has_value)
         FAIL(PL_MGMT_E_PARAMS, "value: that profile counts by value");
@@ -522,11 +564,17 @@ static pl_dlg_profile *need_profile(pd_control *c, json_t *params, int *code, co
         *message = "name: a profile name";
         return NULL;
     }
+    const char *value;
+    if (!param_opt_str(params, "value", &value)) {
+        *code = PL_MGMT_E_PARAMS;
+        *message = "value: a string";
+        return NULL;
+    }
     pl_dlg_profile *p = pl_dlg_profile_find(c->sh->dialogs, pl_str_c(name));
     if (!p) {
         *code = PL_MGMT_E_NOT_FOUND;
         *message = "no such profile";
-    } else if (param_has(params, "value") && !pl_dlg_profile_has_value(p)) {
+    } else if (value && !pl_dlg_profile_has_value(p)) {
         *code = PL_MGMT_E_PARAMS;
         *message = "that profile has no values";
         p = NULL;
@@ -1100,7 +1148,7 @@ typedef struct method_def {
     pl_mgmt_method_fn fn;
 } method_def;
 
-static const method_def METHODS[] = {
+static const method_def METHODS[N_METHODS] = {
     {"core.version", m_version},
     {"stats", m_stats},
     {"dlg.list", m_dlg_list},
@@ -1121,6 +1169,24 @@ static const method_def METHODS[] = {
     {"store.sync", m_store_sync},
     {"store.restore", m_store_restore},
 };
+
+/* Every method goes through here: params must be an object (or absent),
+ * and each string member it may have must be a string. */
+static json_t *checked(json_t *params, int *code, const char **message, bool *owned, void *arg)
+{
+    const bound_method *b = arg;
+    if (params && !json_is_object(params)) {
+        *code = PL_MGMT_E_PARAMS;
+        *message = "params must be an object";
+        return NULL;
+    }
+    if (!params_strings(params, STRING_PARAMS)) {
+        *code = PL_MGMT_E_PARAMS;
+        *message = "a parameter that must be a string is not one";
+        return NULL;
+    }
+    return b->fn(params, code, message, owned, b->c);
+}
 
 static void mgmt_log(int level, const char *line, void *user)
 {
@@ -1155,8 +1221,10 @@ pd_control *pd_control_start(pd_shared *sh, const pd_config *cfg, pd_persist *pe
         pd_control_free(c);
         return NULL;
     }
-    for (size_t i = 0; i < sizeof(METHODS) / sizeof(METHODS[0]); i++)
-        pl_mgmt_add(c->mgmt, METHODS[i].name, METHODS[i].fn, c);
+    for (size_t i = 0; i < sizeof(METHODS) / sizeof(METHODS[0]); i++) {
+        c->bound[i] = (bound_method){METHODS[i].fn, c};
+        pl_mgmt_add(c->mgmt, METHODS[i].name, checked, &c->bound[i]);
+    }
     pl_error e = {0, 0, NULL};
     if (pl_mgmt_start(c->mgmt, &e) != PL_OK) {
         snprintf(err, cap, "management interface on %s: %s", cfg->mgmt,

@@ -227,6 +227,7 @@ static void collect(const pl_dlg_record *rec, void *arg)
 }
 
 typedef struct restore_arg {
+    pd_persist *p;
     rec_copy *recs;
     size_t n;
     size_t loaded, skipped;
@@ -237,9 +238,19 @@ static void restore_on_worker(pd_worker *w, void *arg)
     restore_arg *ra = arg;
     pl_dlg_table *t = pd_worker_dialogs(w);
     for (size_t i = 0; i < ra->n; i++) {
-        int rc = t ? pl_dlg_restore(t, &ra->recs[i].rec, NULL) : PL_ESTATE;
+        const pl_dlg_record *rec = &ra->recs[i].rec;
+        int rc = t ? PL_OK : PL_ESTATE;
+        /* A row whose delete is queued: that call ended while it was read (a sync). */
+        if (rc == PL_OK && pl_store_dialog_deleting(ra->p->store, rec->id))
+            rc = PL_ESTATE;
+        if (rc == PL_OK)
+            rc = pl_dlg_restore(t, rec, NULL);
         if (rc == PL_OK) {
             ra->loaded++;
+            /* Shutdown mode emptied the table when it read it: the dialog
+             * must be written back at the next stop, changed or not. */
+            if (ra->p->mode == PL_STORE_SHUTDOWN)
+                pl_store_dialog_put(ra->p->store, rec);
         } else {
             ra->skipped++;
             if (rc != PL_ESTATE)
@@ -269,7 +280,7 @@ long pd_persist_load_dialogs(pd_persist *p, size_t *skipped)
             total = 0;
             size_t skip = (size_t)lc.bad;
             for (unsigned w = 0; w < sh->n; w++) {
-                restore_arg ra = {lc.per[w], lc.n[w], 0, 0};
+                restore_arg ra = {p, lc.per[w], lc.n[w], 0, 0};
                 if (ra.n && pd_worker_call(sh, w, restore_on_worker, &ra, 60000) != PL_OK)
                     pd_log(PL_PROXY_LOG_ERROR, PD_MAIN, NO_CALL,
                            "worker %u did not restore its dialogs", w);

@@ -195,6 +195,8 @@ pl_dlg *pl_dlg_lookup_sip(pl_dlg_table *t, pl_str call_id, pl_str from_tag, pl_s
 
 /* The first live (not deleted) dialog with this Call-ID in t, or NULL. */
 pl_dlg *pl_dlg_lookup_callid(pl_dlg_table *t, pl_str call_id);
+/* The ids of every live dialog with this Call-ID (at most cap); returns how many there are. */
+size_t pl_dlg_lookup_callid_all(pl_dlg_table *t, pl_str call_id, uint64_t *ids, size_t cap);
 
 uint64_t pl_dlg_id(const pl_dlg *d);
 /* The id as text, 16 hex digits and a NUL; and back (PL_EPARSE). */
@@ -214,14 +216,17 @@ uint32_t pl_dlg_flags(const pl_dlg *d);
 /* Replace the create flags (pings start or stop at once on a confirmed dialog). */
 void pl_dlg_set_flags(pl_dlg *d, uint32_t flags);
 
+/* The longest lifetime or ping interval, seconds (the timing wheel's reach, 2^32 ms). */
+#define PL_DLG_MAX_SECONDS 4294967u
+
 /*
- * Lifetime in seconds: before confirmation, what the dialog will get
+ * Lifetime in seconds (1 to PL_DLG_MAX_SECONDS, else PL_EINVAL): before confirmation, what the dialog will get
  * when its 2xx passes; after it, a new deadline counted from now.
  */
 int pl_dlg_set_lifetime(pl_dlg *d, uint32_t seconds);
 /* Seconds left of the lifetime (the lifetime itself before confirmation; 0 once deleted). */
 uint32_t pl_dlg_lifetime_left(const pl_dlg *d);
-/* The ping interval of this dialog, seconds (>= 1); re-armed at once. */
+/* The ping interval of this dialog, seconds (1 to PL_DLG_MAX_SECONDS); re-armed at once. */
 int pl_dlg_set_ping_interval(pl_dlg *d, uint32_t seconds);
 /* Unix-epoch-free times: milliseconds on the wheel's clock of creation and confirmation (0: not
  * yet). */

@@ -115,6 +115,9 @@ long pl_store_dialog_load(pl_store *s, void (*fn)(const pl_dlg_record *rec, void
  * (the queue could not be written), PL_ESTATE (the delete failed).
  */
 int pl_store_dialog_truncate(pl_store *s);
+/* Is a deletion of id's row queued and not yet written? (A sync skips such
+ * rows: that call ended while the table was read.) Thread-safe. */
+bool pl_store_dialog_deleting(pl_store *s, uint64_t id);
 
 /* ---- registrations (rows keyed by AOR and contact) */
 

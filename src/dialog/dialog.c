@@ -129,8 +129,12 @@ pl_dlg_module *pl_dlg_module_new(const pl_dlg_config *cfg)
         c->n_tables = 1;
     if (!c->default_lifetime_s)
         c->default_lifetime_s = 43200;
+    if (c->default_lifetime_s > PL_DLG_MAX_SECONDS)
+        c->default_lifetime_s = PL_DLG_MAX_SECONDS;
     if (!c->ping_interval_s)
         c->ping_interval_s = 30;
+    if (c->ping_interval_s > PL_DLG_MAX_SECONDS)
+        c->ping_interval_s = PL_DLG_MAX_SECONDS;
     if (!c->early_timeout_s)
         c->early_timeout_s = 300;
     if (!c->noack_timeout_s)
@@ -455,6 +459,19 @@ pl_dlg *pl_dlg_lookup_callid(pl_dlg_table *t, pl_str call_id)
     return NULL;
 }
 
+size_t pl_dlg_lookup_callid_all(pl_dlg_table *t, pl_str call_id, uint64_t *ids, size_t cap)
+{
+    uint32_t h = pl_dlg_hash(call_id);
+    size_t n = 0;
+    for (pl_dlg *d = t->buckets[bucket_of(t, h)]; d; d = d->hnext)
+        if (d->state != PL_DLG_DELETED && d->hash == h && pl_str_eq(d->call_id, call_id)) {
+            if (n < cap)
+                ids[n] = d->id;
+            n++;
+        }
+    return n;
+}
+
 /* ---- references and the end of a dialog */
 
 void pl__dlg_ref(pl_dlg *d)
@@ -649,21 +666,21 @@ typedef struct replay_job {
     dlg_cb *c;
 } replay_job;
 
+static void replay_one(pl_dlg *d, void *arg)
+{
+    dlg_cb *c = arg;
+    if (!d->loaded || d->state == PL_DLG_DELETED)
+        return;
+    pl_dlg_cb_params prm = {.dir = PL_DLG_DIR_NONE, .leg = UINT32_MAX, .param = c->param};
+    c->cb(d, PL_DLGCB_LOADED, &prm);
+}
+
 static void replay_run(void *arg)
 {
     replay_job *j = arg;
     pl_dlg_table *t = j->m->tables[j->index];
-    if (t) {
-        for (size_t i = 0; i < t->nbuckets; i++) {
-            for (pl_dlg *d = t->buckets[i]; d; d = d->hnext) {
-                if (!d->loaded || d->state == PL_DLG_DELETED)
-                    continue;
-                pl_dlg_cb_params prm = {
-                    .dir = PL_DLG_DIR_NONE, .leg = UINT32_MAX, .param = j->c->param};
-                j->c->cb(d, PL_DLGCB_LOADED, &prm);
-            }
-        }
-    }
+    if (t)
+        pl_dlg_table_walk(t, replay_one, j->c);
     free(j);
 }
 
@@ -1021,7 +1038,10 @@ static void to_confirmed(pl_dlg *d, const pl_msg *resp, uint32_t leg)
          * this call; end it soon, with BYE both ways. */
         life = RACE_TIMEOUT_S;
         d->flags |= PL_DLG_F_BYE_ON_TIMEOUT;
-        pl__dlg_set_reason(d, PL_STR_LIT("SIP Race Condition"), false);
+        /* The proxy's own reason (a terminate) stays; a caller's CANCEL or
+         * BYE becomes the race. */
+        if (!d->end_reason.len || pl_str_eq(d->end_reason, PL_STR_LIT("Cancelled")))
+            pl__dlg_set_reason(d, PL_STR_LIT("SIP Race Condition"), false);
     } else if (old == PL_DLG_DELETED) {
         pl__dlg_set_reason(d, PL_STR_NULL, false);
     }
@@ -1379,7 +1399,7 @@ void pl_dlg_set_flags(pl_dlg *d, uint32_t flags)
 
 int pl_dlg_set_lifetime(pl_dlg *d, uint32_t seconds)
 {
-    if (!seconds)
+    if (!seconds || seconds > PL_DLG_MAX_SECONDS)
         return PL_EINVAL;
     if (d->state == PL_DLG_DELETED)
         return PL_ESTATE;
@@ -1402,7 +1422,7 @@ uint32_t pl_dlg_lifetime_left(const pl_dlg *d)
 
 int pl_dlg_set_ping_interval(pl_dlg *d, uint32_t seconds)
 {
-    if (!seconds)
+    if (!seconds || seconds > PL_DLG_MAX_SECONDS)
         return PL_EINVAL;
     d->ping_interval_s = seconds;
     if (d->state == PL_DLG_CONFIRMED) {
@@ -1428,11 +1448,36 @@ pl_str pl_dlg_end_reason(const pl_dlg *d)
     return d->end_reason;
 }
 
+/* The ids of every dialog of t, malloc'd (NULL with *n 0 when empty or out of memory). */
+static uint64_t *table_ids(const pl_dlg_table *t, size_t *n)
+{
+    *n = 0;
+    if (!t->count)
+        return NULL;
+    uint64_t *ids = malloc(t->count * sizeof(*ids));
+    if (!ids)
+        return NULL;
+    for (size_t i = 0; i < t->nbuckets; i++)
+        for (pl_dlg *d = t->buckets[i]; d && *n < t->count; d = d->hnext)
+            ids[(*n)++] = d->id;
+    return ids;
+}
+
 void pl_dlg_table_walk(pl_dlg_table *t, void (*fn)(pl_dlg *d, void *arg), void *arg)
 {
-    for (size_t i = 0; i < t->nbuckets; i++)
-        for (pl_dlg *d = t->buckets[i]; d; d = d->hnext)
+    /* By id, each looked up again: fn (or a callback it runs) may end and
+     * free dialogs, this one or others. */
+    size_t n;
+    uint64_t *ids = table_ids(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        pl_dlg *d = pl_dlg_lookup(t, ids[i]);
+        if (d) {
+            d->ref++;
             fn(d, arg);
+            pl__dlg_unref(d);
+        }
+    }
+    free(ids);
 }
 
 void pl__dlg_arm_life(pl_dlg *d, uint64_t ms)

@@ -161,7 +161,10 @@ int pl_dlg_terminate(pl_dlg *d, pl_str reason, pl_str hdrs)
     pl__dlg_set_reason(d, reason.len ? reason : PL_STR_LIT("Terminated"), reason.len > 0);
     int rc = PL_OK;
     if (d->state == PL_DLG_UNCONFIRMED || d->state == PL_DLG_EARLY) {
-        /* CANCEL toward the callee (RFC 3261 9.1): the 487 goes up and the dialog fails. */
+        /* CANCEL toward the callee (RFC 3261 9.1): the 487 goes up and the
+         * dialog fails. A 2xx that crosses the CANCEL is a race: the call
+         * it makes is ended soon, with BYE (see to_confirmed). */
+        d->cancelled = true;
         if (!d->ireq || pl_preq_cancel(d->ireq) != PL_OK)
             pl__dlg_delete(d, PL_DLGCB_FAILED, NULL, PL_DLG_DIR_NONE, UINT32_MAX);
     } else {
@@ -301,6 +304,7 @@ void pl__dlg_life_timer(pl_timer *tm, void *arg)
         pl__dlg_logf(d->t, PL_PROXY_LOG_INFO, d->call_id, "unconfirmed for %u s: ending it",
                      m->cfg.early_timeout_s);
         pl__dlg_set_reason(d, PL_STR_LIT("Early Timeout"), false);
+        d->cancelled = true; /* a crossing 2xx: a race, ended soon */
         if (!d->ireq || pl_preq_cancel(d->ireq) != PL_OK)
             pl__dlg_delete(d, PL_DLGCB_FAILED, NULL, PL_DLG_DIR_NONE, UINT32_MAX);
         break;

@@ -151,15 +151,13 @@ static int load_leg(dlg_leg *l, const pl_dlg_leg_record *r)
     return PL_OK;
 }
 
-static int load_values(pl_dlg *d, pl_str s)
+static int load_values_in(pl_dlg *d, pl_str s, char *name, char *val, size_t cap)
 {
-    char name[256], val[4096];
     while (s.len) {
         size_t nn, tn, vn;
         char type[4];
-        if (!r_field(&s, '#', name, sizeof(name), &nn) ||
-            !r_field(&s, '#', type, sizeof(type), &tn) ||
-            !r_field(&s, '|', val, sizeof(val), &vn) || tn != 1)
+        if (!r_field(&s, '#', name, cap, &nn) || !r_field(&s, '#', type, sizeof(type), &tn) ||
+            !r_field(&s, '|', val, cap, &vn) || tn != 1)
             return PL_EINVAL;
         pl_str n = {name, nn}, v = {val, vn};
         int rc;
@@ -185,12 +183,11 @@ static int load_values(pl_dlg *d, pl_str s)
     return PL_OK;
 }
 
-static int load_profiles(pl_dlg *d, pl_str s)
+static int load_profiles_in(pl_dlg *d, pl_str s, char *name, char *val, size_t cap)
 {
-    char name[128], val[1024];
     while (s.len) {
         size_t nn, vn;
-        if (!r_field(&s, '#', name, sizeof(name), &nn) || !r_field(&s, '|', val, sizeof(val), &vn))
+        if (!r_field(&s, '#', name, cap, &nn) || !r_field(&s, '|', val, cap, &vn))
             return PL_EINVAL;
         pl_dlg_profile *p = pl_dlg_profile_find(d->t->m, (pl_str){name, nn});
         if (!p) {
@@ -204,6 +201,27 @@ static int load_profiles(pl_dlg *d, pl_str s)
             return rc;
     }
     return PL_OK;
+}
+
+/* An unescaped field is never longer than the text it comes from: scratch of that size. */
+static int with_scratch(pl_dlg *d, pl_str s, int (*fn)(pl_dlg *, pl_str, char *, char *, size_t))
+{
+    size_t cap = s.len ? s.len : 1;
+    char *name = malloc(cap), *val = malloc(cap);
+    int rc = name && val ? fn(d, s, name, val, cap) : PL_ENOMEM;
+    free(name);
+    free(val);
+    return rc;
+}
+
+static int load_values(pl_dlg *d, pl_str s)
+{
+    return with_scratch(d, s, load_values_in);
+}
+
+static int load_profiles(pl_dlg *d, pl_str s)
+{
+    return with_scratch(d, s, load_profiles_in);
 }
 
 int pl_dlg_restore(pl_dlg_table *t, const pl_dlg_record *rec, pl_dlg **out)
@@ -221,7 +239,9 @@ int pl_dlg_restore(pl_dlg_table *t, const pl_dlg_record *rec, pl_dlg **out)
         return PL_ENOMEM;
     d->state = rec->state;
     d->flags = rec->flags;
-    d->ping_interval_s = rec->ping_interval_s ? rec->ping_interval_s : m->cfg.ping_interval_s;
+    d->ping_interval_s = rec->ping_interval_s && rec->ping_interval_s <= PL_DLG_MAX_SECONDS
+                             ? rec->ping_interval_s
+                             : m->cfg.ping_interval_s;
     d->loaded = true;
     d->confirmed_fired = true;
     d->stored = true; /* it is in the store: its end is owed a DELETED */
@@ -256,7 +276,10 @@ int pl_dlg_restore(pl_dlg_table *t, const pl_dlg_record *rec, pl_dlg **out)
     if (rec->end_reason.len)
         pl__dlg_set_reason(d, rec->end_reason, true);
     d->loading = false;
-    pl__dlg_arm_life(d, rec->lifetime_left_ms);
+    /* (The wheel's reach: a longer stored lifetime is cut to it.) */
+    pl__dlg_arm_life(d, rec->lifetime_left_ms > (uint64_t)PL_DLG_MAX_SECONDS * 1000
+                            ? (uint64_t)PL_DLG_MAX_SECONDS * 1000
+                            : rec->lifetime_left_ms);
     if (d->state == PL_DLG_CONFIRMED_NA) {
         pl_timer_start(t->wheel, &d->t_aux, (uint64_t)m->cfg.noack_timeout_s * 1000);
     } else {

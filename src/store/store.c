@@ -32,10 +32,10 @@
 
 #include "store_int.h"
 
-#define BATCH          256
+#define BATCH 256
 /* Realtime mode: how long the thread lets writes gather after the first, so
  * that a busy proxy's writes share transactions (and wakeups). */
-#define GATHER_MS 2
+#define GATHER_MS      2
 #define PAUSE_FIRST_MS 100
 #define PAUSE_MAX_MS   5000
 #define CLOSE_GRACE_MS 2000
@@ -58,7 +58,7 @@ struct pl_store {
     size_t inflight;
     int64_t next_flush; /* DELAYED: monotonic ms */
     bool stopping, stopped, gave_up;
-    bool gathering; /* the thread lets writes gather: no wakeup per write */
+    bool gathering;   /* the thread lets writes gather: no wakeup per write */
     int64_t deadline; /* closing: give up at this monotonic ms */
     uint64_t written, errors, coalesced;
     bool connected;
@@ -457,6 +457,19 @@ int pl_store_dialog_del(pl_store *s, uint64_t id)
     pthread_mutex_unlock(&s->lock);
     free(drop);
     return PL_OK;
+}
+
+bool pl_store_dialog_deleting(pl_store *s, uint64_t id)
+{
+    st_entry *probe = st_entry_dialog_del(id);
+    if (!probe)
+        return false;
+    pthread_mutex_lock(&s->lock);
+    st_entry *pending = st_keys_find(&s->keys, probe);
+    bool del = pending && pending->kind == ST_K_DLG_DEL;
+    pthread_mutex_unlock(&s->lock);
+    free(probe);
+    return del;
 }
 
 int pl_store_binding_put(pl_store *s, const char *aor, const pl_binding *b,

@@ -211,6 +211,18 @@ out=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/js
     --data '{"jsonrpc":"2.0","method":"dlg.show","params":{"id":"xyz"},"id":2}' "http://$mgmt/")
 expect "bad params" "$(jget error.code)" -32602
 
+# A param of the wrong type never widens a destructive call.
+out=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    --data '{"jsonrpc":"2.0","method":"profile.end","params":{"name":"caller","value":123},"id":3}' \
+    "http://$mgmt/")
+expect "profile.end with a number for value" "$(jget error.code)" -32602
+out=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    --data '{"jsonrpc":"2.0","method":"reg.remove","params":{"aor":"sip:alice@127.0.0.1","contact":1},"id":4}' \
+    "http://$mgmt/")
+expect "reg.remove with a number for contact" "$(jget error.code)" -32602
+ctl --json stats
+expect "nothing ended by those" "$(jget dialogs.active)" 5
+
 # ---- the script
 ctl --json reload
 expect "reload" "$(jget reloaded)" True

@@ -239,6 +239,14 @@ suite_shutdown() {
     "$BIN/parleyctl" --mgmt "$mgmt" --json reg list >"$tmp/reg.json"
     grep -q "sip:alice@127.0.0.1" "$tmp/reg.json" && ok ||
         bad "$name: the registration did not survive: $(cat "$tmp/reg.json")"
+    # A second clean stop and start: the restored dialogs, unchanged since, are kept again.
+    kill -TERM "$ppid"
+    prc=0
+    wait "$ppid" || prc=$?
+    ppid=
+    expect "$name: parleyd exit after the second SIGTERM" "$prc" 0
+    start_parleyd "$name" "$url" shutdown
+    expect "$name: dialogs back after a second clean stop" "$(stat dialogs.active)" 200
     local out
     out=$("$BIN/parleyctl" --mgmt "$mgmt" --json profile end caller)
     grep -q '"ended": *200' <<<"$out" && ok || bad "$name: profile end: $out"

@@ -1507,6 +1507,91 @@ static void test_store_hook(void **state)
     assert_string_equal(changes, "CUUUD");
 }
 
+/* The proxy's own CANCEL (terminate before the 2xx) crossed by a 200: the
+ * call it makes is ended soon with BYE both ways, with the given reason. */
+static void test_terminate_early_200_crosses(void **state)
+{
+    (void)state;
+    send_invite(UAS1, "x1", NULL);
+    pl_msg *inv = must_next_to(&F.uas1);
+    answer(&F.uas1, inv, 183, "b1");
+    pl_dlg *d = cur();
+    assert_int_equal(pl_dlg_terminate(d, PL_STR_LIT("admin"), PL_STR_NULL), PL_OK);
+    assert_non_null(next_req_to(&F.uas1, PL_METHOD_CANCEL));
+    answer(&F.uas1, inv, 200, "b1");
+    assert_int_equal(pl_dlg_state_of(d), PL_DLG_CONFIRMED_NA);
+    assert_true(pl_dlg_lifetime_left(d) <= 5);
+    assert_true(pl_dlg_flags(d) & PL_DLG_F_BYE_ON_TIMEOUT);
+    run_for(5500);
+    assert_non_null(next_req_to(&F.uac, PL_METHOD_BYE));
+    assert_non_null(next_req_to(&F.uas1, PL_METHOD_BYE));
+    assert_non_null(strstr(F.cblog, "terminated[admin]"));
+}
+
+/* A walk whose function ends dialogs (this one and others), even ones freed at once. */
+static int walked;
+static void end_all(pl_dlg *d, void *arg)
+{
+    (void)arg;
+    walked++;
+    /* Headers that make each BYE unbuildable: both fail, the dialog ends and goes at once. */
+    pl_dlg_terminate(d, PL_STR_NULL, PL_STR_LIT("CSeq: 9 BYE\r\nBroken\r\n"));
+    pl_dlg *other = pl_dlg_lookup_sip(F.t, PL_STR_LIT("w2"), PL_STR_LIT("a1"), PL_STR_NULL);
+    if (other)
+        pl_dlg_terminate(other, PL_STR_NULL, PL_STR_LIT("Broken\r\n"));
+}
+
+static void test_walk_that_ends_dialogs(void **state)
+{
+    (void)state;
+    confirmed_call("w1", true);
+    confirmed_call("w2", true);
+    confirmed_call("w3", true);
+    assert_int_equal(stats().active, 3);
+    pl_dlg_table_walk(F.t, end_all, NULL);
+    assert_int_equal(stats().active, 0);
+    assert_int_equal(walked, 2); /* w2 ended by the first call, never walked */
+    walked = 0;
+}
+
+/* Values and profile values of any size come back from a record. */
+static void test_restore_big_values(void **state)
+{
+    (void)state;
+    assert_int_equal(pl_dlg_profile_define(F.m, "tenant", true), PL_OK);
+    pl_dlg_profile *p = pl_dlg_profile_find(F.m, PL_STR_LIT("tenant"));
+    confirmed_call("bv", true);
+    pl_dlg *d = cur();
+    static char big[5001], pv[2001];
+    memset(big, 'v', sizeof(big) - 1);
+    memset(pv, 't', sizeof(pv) - 1);
+    assert_int_equal(pl_dlg_value_set_str(d, PL_STR_LIT("sdp"), pl_str_c(big)), PL_OK);
+    assert_int_equal(pl_dlg_profile_set(d, p, pl_str_c(pv), false), PL_OK);
+    assert_int_equal(pl_dlg_set_lifetime(d, PL_DLG_MAX_SECONDS + 1), PL_EINVAL);
+    assert_int_equal(pl_dlg_set_ping_interval(d, PL_DLG_MAX_SECONDS + 1), PL_EINVAL);
+    pl_dlg_record rec;
+    static char buf[16384], keep[16384];
+    assert_int_equal(pl_dlg_export(d, &rec, buf, sizeof(buf)), PL_OK);
+    size_t k = 0;
+    pl_str *strs[] = {&rec.call_id,        &rec.from_uri,     &rec.to_uri,     &rec.leg[0].tag,
+                      &rec.leg[0].contact, &rec.leg[0].route, &rec.leg[1].tag, &rec.leg[1].contact,
+                      &rec.leg[1].route,   &rec.values,       &rec.profiles,   &rec.end_reason};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        memcpy(keep + k, strs[i]->p ? strs[i]->p : "", strs[i]->len);
+        strs[i]->p = keep + k;
+        k += strs[i]->len;
+    }
+    pl_dlg_table_free(F.t);
+    F.t = pl_dlg_table_new(F.m, 0, F.p);
+    pl_dlg *r = NULL;
+    assert_int_equal(pl_dlg_restore(F.t, &rec, &r), PL_OK);
+    char *v = pl_dlg_value_dup(r, PL_STR_LIT("sdp"));
+    assert_non_null(v);
+    assert_int_equal(strlen(v), 5000);
+    free(v);
+    assert_int_equal(pl_dlg_profile_size(p, pl_str_c(pv)), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1542,6 +1627,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_hook, setup_hook, teardown),
+        cmocka_unit_test_setup_teardown(test_terminate_early_200_crosses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_that_ends_dialogs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_big_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
