@@ -145,6 +145,11 @@ expect "show: the string value" "$(jget values.note)" hello
 expect "show: the integer value" "$(jget values.n)" 42
 expect "show: state" "$(jget state_name)" confirmed
 expect "show: From user in the caller profile" "$(jget profiles.0.value)" bob
+ctl --json dlg list-ctx --callid "$callid"
+expect "dlg list-ctx: the pushed value" "$(jget dialogs.0.values.note)" hello
+expect "dlg list-ctx: the caller profile" "$(jget dialogs.0.profiles.0.name)" caller
+ctl call core.version
+expect "call core.version" "$(jget version)" 0.1.0
 ctl dlg set-profile "$id" marked
 expect "set-profile: exit status" "$rc" 0
 ctl --json profile size marked
