@@ -4,7 +4,8 @@
 # tls: answers parley send over TLS; a client that does not trust the CA,
 # or a server certificate for another address, fails at once (transport
 # failure, exit 2) instead of timing out; a listener that requires client
-# certificates refuses a client without one and serves one with it.
+# certificates refuses a client without one and serves one with it; the
+# same over IPv6 ([::1], a certificate for that address).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 BIN=${PARLEY_BIN:-build/bin}
@@ -23,6 +24,7 @@ cert() { # name subjectAltName
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -subj "/CN=Parley test CA" \
     -days 2 -out ca.pem 2>/dev/null
 cert server IP:127.0.0.1
+cert server6 IP:::1
 cert other IP:192.0.2.99
 cert client IP:127.0.0.1
 cert named DNS:localhost
@@ -83,6 +85,20 @@ p5=$(free_port)
 listen l5.log --tls-cert wrongname.pem --tls-key wrongname.key "tls:127.0.0.1:$p5"
 "$BIN/parley" send --tls-ca ca.pem OPTIONS "sips:t@localhost:$p5" >/dev/null 2>&1 && rc=0 || rc=$?
 [ "$rc" = 2 ] && ok || bad "certificate for another name: exit $rc, want 2"
+
+# Over IPv6: a listener on tls:[::1] with a certificate for ::1 serves
+# sips:...@[::1] (checked against the address, RFC 5922); the certificate for
+# 127.0.0.1 does not do for ::1.
+p6=$(free_port)
+listen l6.log --tls-cert server6.pem --tls-key server6.key "tls:[::1]:$p6"
+out=$("$BIN/parley" send --tls-ca ca.pem -v OPTIONS "sips:t@[::1]:$p6") && rc=0 || rc=$?
+[ "$rc" = 0 ] && grep -q "^SIP/2.0 200 OK" <<<"$out" && ok || bad "TLS over IPv6: exit $rc: $out"
+grep -q "^Via: SIP/2.0/TLS \[" <<<"$out" && ok || bad "TLS over IPv6: Via: $out"
+grep -q "tls:\[::1\]:[0-9]* OPTIONS sips:t@\[::1\]:$p6" l6.log && ok || bad "IPv6 listener log: $(cat l6.log)"
+p7=$(free_port)
+listen l7.log --tls-cert server.pem --tls-key server.key "tls:[::1]:$p7"
+"$BIN/parley" send --tls-ca ca.pem OPTIONS "sips:t@[::1]:$p7" >/dev/null 2>&1 && rc=0 || rc=$?
+[ "$rc" = 2 ] && ok || bad "certificate for 127.0.0.1 on [::1]: exit $rc, want 2"
 
 # tls: without a certificate is refused at once.
 "$BIN/parley" listen "tls:127.0.0.1:$(free_port)" >/dev/null 2>&1 && rc=0 || rc=$?
