@@ -41,7 +41,6 @@ struct pd_control {
     pl_mgmt *mgmt;
     time_t started;
     uint64_t started_mono;
-    pthread_mutex_t rate_lock;
 };
 
 static const pl_str NO_CALL = {NULL, 0};
@@ -727,7 +726,7 @@ static json_t *m_profile_end(json_t *params, int *code, const char **message, bo
         FAIL(PL_MGMT_E_INTERNAL, "out of memory");
     size_t ended = 0;
     for (size_t i = 0; i < n; i++)
-        if (pl_dlg_module_terminate(c->sh->dialogs, ids[i], PL_STR_LIT("MI Termination"),
+        if (pl_dlg_module_terminate(c->sh->dialogs, ids[i], PL_STR_LIT("Management Termination"),
                                     (pl_str){NULL, 0}) == PL_OK)
             ended++;
     free(ids);
@@ -1207,7 +1206,6 @@ pd_control *pd_control_start(pd_shared *sh, const pd_config *cfg, pd_persist *pe
     c->persist = persist;
     c->started = time(NULL);
     c->started_mono = mono_ms();
-    pthread_mutex_init(&c->rate_lock, NULL);
     pl_mgmt_config mc = {
         .listen = cfg->mgmt,
         .token = cfg->mgmt_token[0] ? cfg->mgmt_token : NULL,
@@ -1247,6 +1245,5 @@ void pd_control_free(pd_control *c)
     if (!c)
         return;
     pl_mgmt_free(c->mgmt);
-    pthread_mutex_destroy(&c->rate_lock);
     free(c);
 }

@@ -221,8 +221,8 @@ int main(int argc, char **argv)
         }
         printf("  written in %.2f s; starting parleyd on it...\n", now_s() - t);
         fflush(stdout);
-        if (run_parleyd(parleyd, url, workers, dir, &res[i]) != 0 ||
-            res[i].restored != counts[i] || res[i].exit_status != 0) {
+        if (run_parleyd(parleyd, url, workers, dir, &res[i]) != 0 || res[i].restored != counts[i] ||
+            res[i].exit_status != 0) {
             fprintf(stderr, "bench-restore: parleyd restored %ld of %ld (exit %d)\n",
                     res[i].restored, counts[i], res[i].exit_status);
             status = 1;

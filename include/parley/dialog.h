@@ -220,8 +220,8 @@ void pl_dlg_set_flags(pl_dlg *d, uint32_t flags);
 #define PL_DLG_MAX_SECONDS 4294967u
 
 /*
- * Lifetime in seconds (1 to PL_DLG_MAX_SECONDS, else PL_EINVAL): before confirmation, what the dialog will get
- * when its 2xx passes; after it, a new deadline counted from now.
+ * Lifetime in seconds (1 to PL_DLG_MAX_SECONDS, else PL_EINVAL): before confirmation, what the
+ * dialog will get when its 2xx passes; after it, a new deadline counted from now.
  */
 int pl_dlg_set_lifetime(pl_dlg *d, uint32_t seconds);
 /* Seconds left of the lifetime (the lifetime itself before confirmation; 0 once deleted). */

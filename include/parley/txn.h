@@ -118,7 +118,7 @@ typedef struct pl_txn_stats {
     uint64_t absorbed;        /* retransmitted requests absorbed by a server transaction */
     uint64_t timeouts;        /* client transactions ended by Timer B or F */
     uint64_t transport_errors;
-    size_t live; /* transactions alive */
+    size_t live;            /* transactions alive */
     size_t live_by_kind[4]; /* of those, by pl_txn_kind */
 } pl_txn_stats;
 

@@ -1098,12 +1098,10 @@ static void initial_reply(pl_dlg *d, uint32_t branch, const pl_msg *resp)
         pl__dlg_logf(d->t, PL_PROXY_LOG_WARN, d->call_id, "2xx without a To tag: not tracked");
         return;
     }
-    if (!d->primary && d->state != PL_DLG_DELETED)
-        d->primary = leg;
-    if (d->state == PL_DLG_CONFIRMED_NA || d->state == PL_DLG_CONFIRMED)
-        return; /* another branch's 2xx: the primary leg stays */
     if (!d->primary)
-        d->primary = leg;
+        d->primary = leg; /* the first 2xx's leg; another branch's 2xx leaves it */
+    if (d->state == PL_DLG_CONFIRMED_NA || d->state == PL_DLG_CONFIRMED)
+        return;
     to_confirmed(d, resp, leg);
 }
 

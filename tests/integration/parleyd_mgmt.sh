@@ -56,16 +56,7 @@ mgmt_token = "$token"
 CONF
 env -u PARLEYD_MGMT -u PARLEYD_STORE "$BIN/parleyd" -c "$tmp/parleyd.conf" >"$tmp/proxy.log" 2>&1 &
 ppid=$!
-mgmt=
-for _ in $(seq 200); do
-    if grep -q "running" "$tmp/proxy.log"; then
-        mgmt=$(sed -n 's/.*management interface on 127.0.0.1:0 (port \([0-9]*\)).*/127.0.0.1:\1/p' \
-            "$tmp/proxy.log")
-        break
-    fi
-    kill -0 "$ppid" 2>/dev/null || break
-    sleep 0.05
-done
+mgmt=$(parleyd_mgmt "$tmp/proxy.log" "$ppid")
 [ -n "$mgmt" ] && ok || { bad "parleyd did not start: $(tail -5 "$tmp/proxy.log")"; finish; }
 
 # ctl ARGS...: parleyctl with the token; output in $out, status in $rc.

@@ -74,16 +74,7 @@ mgmt = "127.0.0.1:0"
 CONF
     env -u PARLEYD_MGMT -u PARLEYD_STORE "$BIN/parleyd" -c "$tmp/$name.conf" >"$log" 2>&1 &
     ppid=$!
-    mgmt=
-    for _ in $(seq 600); do
-        if grep -q "running" "$log"; then
-            mgmt=$(sed -n 's/.*management interface on 127.0.0.1:0 (port \([0-9]*\)).*/127.0.0.1:\1/p' \
-                "$log")
-            break
-        fi
-        kill -0 "$ppid" 2>/dev/null || break
-        sleep 0.05
-    done
+    mgmt=$(parleyd_mgmt "$log" "$ppid")
     cat "$log" >>"$tmp/$name.log"
     if [ -z "$mgmt" ]; then
         bad "$name: parleyd did not start: $(tail -5 "$log")"

@@ -71,3 +71,18 @@ stop_group() {
     wait "$pid" 2>/dev/null
     return 0
 }
+
+# parleyd_mgmt LOG PID: wait (bounded, 30 s) until the parleyd PID, logging
+# to LOG, says it is running; print the management address it bound
+# ("management interface on 127.0.0.1:0 (port N)" gives 127.0.0.1:N), or
+# nothing when it stopped or never got there.
+parleyd_mgmt() {
+    for _ in $(seq 600); do
+        if grep -q "running" "$1"; then
+            sed -n 's/.*management interface on \(.*\):[0-9]* (port \([0-9]*\)).*/\1:\2/p' "$1"
+            return 0
+        fi
+        kill -0 "$2" 2>/dev/null || return 0
+        sleep 0.05
+    done
+}
